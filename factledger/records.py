@@ -1,0 +1,181 @@
+"""Frozen records that cross package boundaries, and the enums for labels and statuses."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+__all__ = [
+    "Article",
+    "Claim",
+    "ClaimResult",
+    "Evidence",
+    "FetchStatus",
+    "Label",
+    "Passage",
+    "Sentence",
+    "Source",
+    "Stance",
+    "StanceScores",
+    "Verdict",
+    "sha256_bytes",
+    "sha256_text",
+    "stable_id",
+]
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    return sha256_bytes(text.encode("utf-8"))
+
+
+def stable_id(*parts: object) -> str:
+    """A short deterministic id from its parts (so re-runs do not duplicate rows)."""
+    joined = "\x1f".join("" if p is None else str(p) for p in parts)
+    return sha256_text(joined)[:20]
+
+
+class Label(StrEnum):
+    SUPPORTED = "supported"
+    REFUTED = "refuted"
+    NOT_ENOUGH_EVIDENCE = "not_enough_evidence"
+    CONFLICTING = "conflicting"
+
+
+class Stance(StrEnum):
+    SUPPORTS = "supports"
+    REFUTES = "refutes"
+    NEUTRAL = "neutral"
+
+
+class FetchStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    ref: str  # what the user gave: a path or a URL
+    text: str
+    title: str | None
+    url: str | None
+    fetched_at: datetime
+    raw_sha256: str
+    text_sha256: str
+    extractor: str
+    published: str | None = None
+
+    @property
+    def article_id(self) -> str:
+        return stable_id("article", self.ref, self.text_sha256)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    text: str
+    start: int  # character offsets into the article text
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    text: str
+    start: int | None  # character span of the sentence in the article
+    end: int | None
+    score: float  # check-worthiness
+    article_id: str | None = None
+    sentence_text: str | None = None
+    rank: int | None = None
+
+    @property
+    def claim_id(self) -> str:
+        return stable_id("claim", self.article_id, self.start, self.end, self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    provider: str
+    url: str
+    fetched_at: datetime
+    fetch_status: FetchStatus
+    status_reason: str  # "ok" or a named reason: timeout, http_404, too_large, ...
+    final_url: str | None = None
+    title: str | None = None
+    http_status: int | None = None
+    content_type: str | None = None
+    raw_sha256: str | None = None
+    text_sha256: str | None = None
+    extractor: str | None = None
+    extractor_version: str | None = None
+
+    @property
+    def source_id(self) -> str:
+        return stable_id("source", self.provider, self.url, self.raw_sha256, self.status_reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    source_id: str
+    text: str
+    start: int
+    end: int
+    embedding: tuple[float, ...] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def sha256(self) -> str:
+        return sha256_text(self.text)
+
+    @property
+    def passage_id(self) -> str:
+        return stable_id("passage", self.source_id, self.start, self.end, self.sha256)
+
+
+@dataclass(frozen=True, slots=True)
+class StanceScores:
+    support: float
+    refute: float
+    neutral: float
+
+    @property
+    def label(self) -> Stance:
+        best = max(self.support, self.refute, self.neutral)
+        if best == self.support and self.support > self.neutral:
+            return Stance.SUPPORTS
+        if best == self.refute and self.refute > self.neutral:
+            return Stance.REFUTES
+        return Stance.NEUTRAL
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    claim_id: str
+    passage: Passage
+    source: Source
+    rank: int
+    similarity: float
+    lexical: float | None
+    stance: StanceScores
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    claim_id: str
+    label: Label
+    confidence: float
+    rationale: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    """Everything found for one claim: the sources tried, the evidence kept, the verdict."""
+
+    claim: Claim
+    sources: tuple[Source, ...]
+    passages: tuple[Passage, ...]
+    evidence: tuple[Evidence, ...]
+    verdict: Verdict
