@@ -94,7 +94,7 @@ class Splitter:
 
     def split(self, text: str, *, min_words: int = 6) -> list[Sentence]:
         """Sentence-sized chunks for passages: short sentences are merged with the next one."""
-        lines = [(off, line) for off, line in iter_lines(text) if line.strip()]
+        lines = [(off, line) for off, line in iter_lines(text) if line.strip() and not is_boilerplate_line(line)]
         chunks: list[Sentence] = []
         for (off, line), doc in zip(lines, self.fast_nlp.pipe(line for _, line in lines), strict=True):
             pending: tuple[int, int] | None = None

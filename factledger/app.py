@@ -1,0 +1,137 @@
+"""Plain functions that assemble the library for one run; flows and the CLI both call these."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Sequence
+
+import duckdb
+
+from extractors.checkworthy import CheckworthinessScorer, RuleScorer
+from extractors.sentences import Splitter
+from factledger import __version__
+from factledger.errors import ConfigError
+from factledger.net import Fetcher
+from factledger.records import Article, Claim, ClaimResult
+from factledger.settings import Thresholds
+from verifiers.embed import Embedder, MiniLMEmbedder
+from verifiers.pipeline import Verifier
+from verifiers.providers import CorpusProvider, Provider, WikipediaProvider
+from verifiers.stance import ConflictRuleStance, StanceModel
+from warehouse.store import RunInfo
+
+__all__ = ["PROVIDERS", "Runtime", "make_providers", "result_rows", "run_info"]
+
+log = logging.getLogger(__name__)
+
+PROVIDERS = ("corpus", "wikipedia")
+
+
+@dataclass
+class Runtime:
+    """The models and clients one process uses, each built on first use and then reused."""
+
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    embedder: Embedder | None = None
+    splitter: Splitter | None = None
+    scorer: CheckworthinessScorer | None = None
+    stance: StanceModel | None = None
+    fetcher: Fetcher | None = None
+    wikipedia_api: str | None = None
+
+    def __post_init__(self) -> None:
+        self.splitter = self.splitter or Splitter()
+        self.embedder = self.embedder or MiniLMEmbedder()
+        self.scorer = self.scorer or RuleScorer()
+        self.fetcher = self.fetcher or Fetcher()
+        self.wikipedia_api = self.wikipedia_api or os.environ.get("FACTLEDGER_WIKIPEDIA_API")
+
+    @cached_property
+    def stance_model(self) -> StanceModel:
+        return self.stance or ConflictRuleStance(self.splitter.nlp)
+
+
+def make_providers(names: Sequence[str], con: duckdb.DuckDBPyConnection, rt: Runtime) -> list[Provider]:
+    providers: list[Provider] = []
+    for name in dict.fromkeys(names):
+        if name == "corpus":
+            providers.append(CorpusProvider(con, candidates=rt.thresholds.retrieve_candidates))
+        elif name == "wikipedia":
+            providers.append(WikipediaProvider(rt.fetcher, rt.splitter, api_url=rt.wikipedia_api))
+        else:
+            raise ConfigError(f"unknown provider {name!r} (choose from {', '.join(PROVIDERS)})")
+    return providers
+
+
+def make_verifier(providers: Sequence[Provider], rt: Runtime) -> Verifier:
+    return Verifier(providers, rt.embedder, rt.stance_model, rt.thresholds)
+
+
+def run_info(run_id: str, flow_name: str, rt: Runtime, providers: Sequence[str], params: dict) -> RunInfo:
+    stance = rt.stance_model
+    return RunInfo(
+        run_id=run_id, flow_name=flow_name, code_version=f"factledger {__version__}",
+        embedder_name=rt.embedder.name, embedder_revision=rt.embedder.revision,
+        stance_model=stance.name, stance_revision=stance.revision,
+        checkworthy_model=rt.scorer.name, splitter_model=rt.splitter.model,
+        providers=tuple(providers), thresholds=rt.thresholds.as_dict(), params=params,
+    )
+
+
+def result_rows(results: Sequence[ClaimResult], article: Article | None = None) -> list[dict]:
+    """Plain rows for printing: one per claim, with its best piece of evidence."""
+    rows = []
+    for r in results:
+        top = r.evidence[0] if r.evidence else None
+        rows.append({
+            "claim_id": r.claim.claim_id,
+            "rank": r.claim.rank,
+            "span": [r.claim.start, r.claim.end] if r.claim.start is not None else None,
+            "checkworthiness": round(r.claim.score, 3),
+            "claim": r.claim.text,
+            "label": r.verdict.label.value,
+            "confidence": round(r.verdict.confidence, 3),
+            "rationale": r.verdict.rationale,
+            "source_url": top.source.url if top else None,
+            "passage": top.passage.text if top else None,
+            "stance": top.stance.label.value if top else None,
+            "article": article.ref if article else None,
+        })
+    return rows
+
+
+def read_claims_file(path: str) -> list[str]:
+    """Claims from a file: one per line, or JSON Lines objects with a "claim" field."""
+    from factledger.errors import InputError
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"no such claims file: {path}")
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid UTF-8 text: {path}") from exc
+    out = []
+    for i, line in enumerate(lines, start=1):
+        s = line.strip()
+        if not s:
+            continue
+        if s.startswith("{"):
+            try:
+                obj = json.loads(s)
+            except ValueError as exc:
+                raise InputError(f"invalid JSON on line {i}: {path}") from exc
+            if not isinstance(obj.get("claim"), str):
+                raise InputError(f"line {i} has no \"claim\" field: {path}")
+            s = obj["claim"]
+        out.append(s)
+    if not out:
+        raise InputError(f"no claims in file: {path}")
+    return out
+
+

@@ -1,0 +1,211 @@
+"""The `factledger` command: a thin layer over the library and the flows."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import sys
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Sequence
+
+from factledger import __version__
+from factledger.errors import FactLedgerError, InputError
+from factledger.settings import default_db_path
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _add_db(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=None, help="DuckDB file (default: $FACTLEDGER_DB or ./factledger.duckdb)")
+
+
+def _add_providers(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--provider", action="append", dest="providers", metavar="NAME",
+                   help="source provider, repeatable: corpus (default), wikipedia")
+    p.add_argument("--wikipedia-api", default=None, metavar="URL",
+                   help="MediaWiki API endpoint (default: $FACTLEDGER_WIKIPEDIA_API or en.wikipedia.org)")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="factledger", description="Fact-check articles and claims with provenance.")
+    parser.add_argument("--version", action="version", version=f"factledger {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("check", help="extract check-worthy claims from an article and verify them")
+    p.add_argument("article", help="a .txt/.md/.html file or an http(s) URL")
+    p.add_argument("--max-claims", type=int, default=None, help="verify at most N claims, best first")
+    _add_db(p)
+    _add_providers(p)
+
+    p = sub.add_parser("check-claim", help="verify one claim, or a file of claims, typed in by hand")
+    p.add_argument("text", nargs="?", help="the claim")
+    p.add_argument("--from", dest="from_file", metavar="FILE",
+                   help="claims, one per line or JSON Lines with a \"claim\" field")
+    _add_db(p)
+    _add_providers(p)
+
+    p = sub.add_parser("corpus", help="manage the local evidence corpus")
+    corpus_sub = p.add_subparsers(dest="corpus_command", required=True, metavar="ACTION")
+    pa = corpus_sub.add_parser("add", help="ingest .txt/.md/.html files, folders and JSON Lines")
+    pa.add_argument("paths", nargs="+", metavar="PATH")
+    _add_db(pa)
+
+    p = sub.add_parser("sql", help="run a read-only SQL query against the warehouse")
+    p.add_argument("query")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    _add_db(p)
+    return parser
+
+
+def _jsonable(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    return str(value)
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence], width: int = 60) -> str:
+    def cell(v) -> str:
+        s = "" if v is None else str(v).replace("\n", " ")
+        return s if len(s) <= width else s[: width - 1] + "…"
+
+    body = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in body]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in body]
+    return "\n".join(lines)
+
+
+def _print_results(rows: list[dict], fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps(rows, indent=2, ensure_ascii=False, default=_jsonable))
+        return
+    if not rows:
+        print("No check-worthy claims found.")
+        return
+    cols = ["rank", "label", "confidence", "claim", "source_url"]
+    print(_table(cols, [[r[c] for c in cols] for r in rows]))
+
+
+def _runtime(args):
+    from factledger.app import Runtime
+
+    return Runtime(wikipedia_api=args.wikipedia_api)
+
+
+def cmd_check(args) -> int:
+    import flows
+
+    flows.set_runtime(_runtime(args))
+    rows = flows.check_article_flow(
+        article=args.article, db=str(args.db or default_db_path()), providers=args.providers or ["corpus"],
+        max_claims=args.max_claims, quiet=args.quiet,
+    )
+    _print_results(rows, args.format)
+    return EXIT_OK
+
+
+def cmd_check_claim(args) -> int:
+    from factledger.app import read_claims_file
+
+    texts = ([args.text] if args.text else []) + (read_claims_file(args.from_file) if args.from_file else [])
+    if not any(t.strip() for t in texts):
+        raise InputError("no claim given (pass TEXT or --from FILE)")
+    import flows
+
+    flows.set_runtime(_runtime(args))
+    rows = flows.check_claim_flow(claims=texts, db=str(args.db or default_db_path()),
+                                  providers=args.providers or ["corpus"], quiet=args.quiet)
+    _print_results(rows, args.format)
+    return EXIT_OK
+
+
+def cmd_corpus_add(args) -> int:
+    from extractors.sentences import Splitter
+    from factledger.app import Runtime, run_info
+    from factledger.corpus import ingest
+    from warehouse.db import connect
+    from warehouse.store import finish_run, start_run
+
+    rt = Runtime()
+    run_id = f"corpus-{uuid.uuid4()}"
+    con = connect(args.db or default_db_path())
+    try:
+        start_run(con, run_info(run_id, "corpus-add", rt, ["corpus"], {"paths": [str(p) for p in args.paths]}))
+        try:
+            stats = ingest(con, run_id, args.paths, rt.splitter or Splitter(), rt.embedder,
+                           progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+        except BaseException as exc:
+            finish_run(con, run_id, error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
+            raise
+        finish_run(con, run_id)
+    finally:
+        con.close()
+    print(f"{stats.documents} documents read, {stats.new_documents} new, {stats.passages} passages added")
+    return EXIT_OK
+
+
+def cmd_sql(args) -> int:
+    import duckdb
+
+    from warehouse.db import connect
+
+    con = connect(args.db or default_db_path(), read_only=True)
+    try:
+        try:
+            cur = con.execute(args.query)
+        except duckdb.Error as exc:
+            raise InputError(f"query failed: {str(exc).strip().splitlines()[0]}") from exc
+        columns = [d[0] for d in cur.description] if cur.description else []
+        rows = cur.fetchall() if columns else []
+    finally:
+        con.close()
+    if args.format == "json":
+        print(json.dumps([dict(zip(columns, r)) for r in rows], ensure_ascii=False, default=_jsonable))
+    elif args.format == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(columns)
+        w.writerows([[_jsonable(v) if v is not None and not isinstance(v, (int, float, str)) else v for v in r] for r in rows])
+        sys.stdout.write(buf.getvalue())
+    else:
+        print(_table(columns, rows))
+    return EXIT_OK
+
+
+COMMANDS = {"check": cmd_check, "check-claim": cmd_check_claim, "corpus": cmd_corpus_add, "sql": cmd_sql}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except FactLedgerError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("Error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""`factledger corpus add`: files, folders and JSON Lines into passages with embeddings and BM25."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import duckdb
+
+from extractors.articles import HTML_SUFFIXES, TEXT_SUFFIXES, html_to_text, page_metadata, trafilatura_version
+from extractors.sentences import Splitter
+from factledger.errors import InputError
+from factledger.records import FetchStatus, Passage, Source, sha256_bytes, sha256_text
+from verifiers.embed import Embedder
+from warehouse.db import rebuild_fts
+from warehouse.store import store_sources
+
+__all__ = ["CorpusDoc", "IngestStats", "ingest", "iter_documents"]
+
+log = logging.getLogger(__name__)
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusDoc:
+    url: str
+    title: str | None
+    text: str
+    raw: bytes
+    extractor: str
+    fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IngestStats:
+    documents: int
+    new_documents: int
+    passages: int
+
+
+def _files(path: Path) -> Iterator[Path]:
+    if path.is_dir():
+        for f in sorted(path.rglob("*")):
+            if f.is_file() and f.suffix.lower() in TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES:
+                yield f
+    elif path.is_file():
+        if path.suffix.lower() not in TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES:
+            raise InputError(f"unsupported corpus file type {path.suffix or '(none)'} (use .txt, .md, .html, .jsonl): {path}")
+        yield path
+    else:
+        raise InputError(f"no such file or folder: {path}")
+
+
+def iter_documents(paths: Sequence[str | Path]) -> Iterator[CorpusDoc]:
+    """Every document under `paths`. A bad JSON line raises InputError naming file and line."""
+    for given in paths:
+        for f in _files(Path(given)):
+            mtime = datetime.fromtimestamp(f.stat().st_mtime, UTC)
+            suffix = f.suffix.lower()
+            if suffix in JSONL_SUFFIXES:
+                yield from _jsonl_docs(f, mtime)
+                continue
+            raw = f.read_bytes()
+            try:
+                decoded = raw.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"not valid UTF-8 text: {f}") from exc
+            if suffix in HTML_SUFFIXES:
+                meta = page_metadata(decoded)
+                yield CorpusDoc(meta["canonical"] or f.resolve().as_uri(), meta["title"], html_to_text(decoded),
+                                raw, trafilatura_version(), mtime)
+            else:
+                yield CorpusDoc(f.resolve().as_uri(), None, decoded.strip(), raw, "plain", mtime)
+
+
+def _jsonl_docs(f: Path, mtime: datetime) -> Iterator[CorpusDoc]:
+    with f.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except ValueError as exc:
+                raise InputError(f"invalid JSON on line {lineno}: {f}") from exc
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+                raise InputError(f"line {lineno} has no \"text\" field: {f}")
+            url = obj.get("url") or f"{f.resolve().as_uri()}#{obj.get('id', lineno)}"
+            yield CorpusDoc(str(url), obj.get("title"), obj["text"].strip(), raw.rstrip(b"\r\n"), "jsonl", mtime)
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    paths: Sequence[str | Path],
+    splitter: Splitter,
+    embedder: Embedder,
+    *,
+    batch_passages: int = 512,
+    progress: Callable[[str], None] | None = None,
+) -> IngestStats:
+    """Split documents into sentence-sized passages, embed them, store, and rebuild the BM25 index.
+
+    Documents already stored (same URL and same bytes) are skipped; each batch is one transaction.
+    """
+    existing = {row[0] for row in con.execute("SELECT source_id FROM sources WHERE provider = 'corpus'").fetchall()}
+    docs = n_new = n_passages = 0
+    batch_sources: list[Source] = []
+    batch_chunks: list[tuple[str, object]] = []
+
+    def flush() -> None:
+        nonlocal n_passages
+        if not batch_sources:
+            return
+        vecs = embedder.encode([c.text for _, c in batch_chunks])
+        passages = [
+            Passage(sid, c.text, c.start, c.end, tuple(float(x) for x in v))
+            for (sid, c), v in zip(batch_chunks, vecs, strict=True)
+        ]
+        store_sources(con, run_id, batch_sources, passages)
+        n_passages += len(passages)
+        if progress:
+            progress(f"{docs} documents read, {n_passages} passages stored")
+        batch_sources.clear()
+        batch_chunks.clear()
+
+    for doc in iter_documents(paths):
+        docs += 1
+        if not doc.text:
+            continue
+        source = Source(
+            provider="corpus", url=doc.url, final_url=doc.url, title=doc.title, fetched_at=doc.fetched_at,
+            content_type=None, raw_sha256=sha256_bytes(doc.raw), text_sha256=sha256_text(doc.text),
+            extractor=doc.extractor, fetch_status=FetchStatus.OK, status_reason="ok",
+        )
+        if source.source_id in existing:
+            continue
+        existing.add(source.source_id)
+        n_new += 1
+        batch_sources.append(source)
+        batch_chunks.extend((source.source_id, c) for c in splitter.split(doc.text))
+        if len(batch_chunks) >= batch_passages:
+            flush()
+    flush()
+    if n_new:
+        rebuild_fts(con)
+    return IngestStats(documents=docs, new_documents=n_new, passages=n_passages)

@@ -1,0 +1,127 @@
+"""`check-article` and `check-claim` flows. Coarse tasks; one DuckDB writer per flow run."""
+
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from extractors.articles import load_article
+from extractors.claims import claims_from_texts, extract_claims
+from factledger.app import Runtime, make_providers, make_verifier, result_rows, run_info
+from factledger.records import Article, Claim, ClaimResult
+from warehouse.db import connect
+from warehouse.store import finish_run, start_run, store_article_results, store_claim_results
+
+__all__ = ["check_article_flow", "check_claim_flow", "set_runtime"]
+
+_RUNTIME: Runtime | None = None
+
+
+def set_runtime(rt: Runtime | None) -> None:
+    """Use these models and clients for the flows in this process (tests inject fakes here)."""
+    global _RUNTIME
+    _RUNTIME = rt
+
+
+def get_runtime() -> Runtime:
+    global _RUNTIME
+    if _RUNTIME is None:
+        _RUNTIME = Runtime()
+    return _RUNTIME
+
+
+def _progress(i: int, n: int, claim: Claim) -> None:
+    print(f"[{i}/{n}] {claim.text[:90]}", file=sys.stderr, flush=True)
+
+
+@task(name="load-article", cache_policy=NO_CACHE, retries=0)
+def load_article_task(ref: str) -> Article:
+    return load_article(ref, get_runtime().fetcher)
+
+
+@task(name="extract-claims", cache_policy=NO_CACHE)
+def extract_claims_task(article: Article, max_claims: int | None) -> list[Claim]:
+    rt = get_runtime()
+    return extract_claims(article, rt.splitter, rt.scorer, min_score=rt.thresholds.checkworthy_min_score,
+                          max_claims=max_claims)
+
+
+@task(name="verify-claims", cache_policy=NO_CACHE)
+def verify_claims_task(claims: list[Claim], providers: list[str], con, quiet: bool) -> list[ClaimResult]:
+    rt = get_runtime()
+    verifier = make_verifier(make_providers(providers, con, rt), rt)
+    return verifier.check(claims, progress=None if quiet else _progress)
+
+
+@task(name="store-article", cache_policy=NO_CACHE)
+def store_article_task(con, run_id: str, article: Article, results: list[ClaimResult]) -> None:
+    store_article_results(con, run_id, article, results)
+
+
+@task(name="store-claims", cache_policy=NO_CACHE)
+def store_claims_task(con, run_id: str, results: list[ClaimResult]) -> None:
+    store_claim_results(con, run_id, results)
+
+
+def _run_id() -> str:
+    return str(flow_run.get_id())
+
+
+@flow(name="check-article", log_prints=False)
+def check_article_flow(
+    article: str,
+    db: str = "factledger.duckdb",
+    providers: Sequence[str] = ("corpus",),
+    max_claims: int | None = None,
+    quiet: bool = False,
+) -> list[dict]:
+    """Extract check-worthy claims from one article (path or URL), verify each, store everything."""
+    rt = get_runtime()
+    run_id = _run_id()
+    con = connect(db)
+    try:
+        start_run(con, run_info(run_id, "check-article", rt, providers, {"article": article, "max_claims": max_claims}))
+        try:
+            art = load_article_task(article)
+            claims = extract_claims_task(art, max_claims)
+            results = verify_claims_task(claims, list(providers), con, quiet)
+            store_article_task(con, run_id, art, results)
+        except BaseException as exc:
+            finish_run(con, run_id, error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
+            raise
+        finish_run(con, run_id)
+        return result_rows(results, art)
+    finally:
+        con.close()
+
+
+@flow(name="check-claim", log_prints=False)
+def check_claim_flow(
+    text: str | None = None,
+    claims: Sequence[str] | None = None,
+    db: str = "factledger.duckdb",
+    providers: Sequence[str] = ("corpus",),
+    quiet: bool = False,
+) -> list[dict]:
+    """Verify one claim (`text`) or many (`claims`) typed in by hand, models loaded once."""
+    texts = ([text] if text else []) + list(claims or [])
+    claim_records = claims_from_texts(texts)
+    rt = get_runtime()
+    run_id = _run_id()
+    con = connect(db)
+    try:
+        start_run(con, run_info(run_id, "check-claim", rt, providers, {"claims": len(claim_records)}))
+        try:
+            results = verify_claims_task(claim_records, list(providers), con, quiet)
+            store_claims_task(con, run_id, results)
+        except BaseException as exc:
+            finish_run(con, run_id, error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
+            raise
+        finish_run(con, run_id)
+        return result_rows(results)
+    finally:
+        con.close()

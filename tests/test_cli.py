@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from factledger.cli import build_parser, main
+from tests.conftest import EXAMPLES, ROOT
+
+
+def subcommands() -> list[str]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    names = []
+    for name, sub in action.choices.items():
+        nested = [a for a in sub._actions if getattr(a, "choices", None) and a.dest.endswith("_command")]
+        names += [f"{name} {n}" for n in nested[0].choices] if nested else [name]
+    return names
+
+
+@pytest.mark.parametrize("command", subcommands())
+def test_every_subcommand_is_in_the_readme(command):
+    assert f"factledger {command}" in (ROOT / "README.md").read_text()
+
+
+def test_corpus_add_then_sql_formats(tmp_path, capsys):
+    db = tmp_path / "cli.duckdb"
+    assert main(["corpus", "add", str(EXAMPLES / "corpus"), "--db", str(db)]) == 0
+    assert "10 new" in capsys.readouterr().out
+    assert main(["sql", "SELECT provider, count(*) AS n FROM sources GROUP BY 1", "--db", str(db), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"provider": "corpus", "n": 10}]
+    assert main(["sql", "SELECT 1 AS a, 'x' AS b", "--db", str(db), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["a,b", "1,x"]
+
+
+def test_sql_is_read_only(tmp_path, capsys):
+    db = tmp_path / "ro.duckdb"
+    assert main(["corpus", "add", str(EXAMPLES / "corpus" / "landmarks.jsonl"), "--db", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["sql", "DELETE FROM passages", "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: query failed") and err.count("\n") == 1
+    assert main(["sql", "SELECT count(*) AS n FROM passages", "--db", str(db), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["n"] > 0
+
+
+def test_bad_article_is_one_line_error_and_nonzero_exit(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "factledger.cli", "check", str(tmp_path), "--db", str(tmp_path / "x.duckdb")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 1
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
+    assert lines == [f"Error: is a directory, not an article file: {tmp_path}"]
+
+
+def test_check_claim_needs_a_claim(capsys):
+    assert main(["check-claim"]) == 1
+    assert "no claim given" in capsys.readouterr().err
+
+
+def test_unknown_provider_is_refused(tmp_path, capsys):
+    f = tmp_path / "claims.txt"
+    f.write_text("Paris is the capital of France.\n")
+    code = main(["check-claim", "--from", str(f), "--provider", "bogus", "--db", str(tmp_path / "p.duckdb"), "--quiet"])
+    assert code == 1
+    assert re.search(r"unknown provider 'bogus'", capsys.readouterr().err)

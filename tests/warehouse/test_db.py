@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+from factledger.errors import WarehouseError
+from factledger.records import FetchStatus, Passage, Source
+from warehouse.db import connect, fts_extension_path, migrate, rebuild_fts
+from warehouse.store import store_sources
+
+VIEW_COLUMNS = ["run_id", "article_ref", "claim_id", "claim_text", "label", "confidence", "evidence_rank",
+                "source_url", "passage_text", "passage_sha256", "fetched_at", "similarity", "stance"]
+
+
+def test_migrations_are_recorded_and_idempotent(db):
+    assert db.execute("SELECT version, name FROM schema_migrations").fetchall() == [(1, "init")]
+    assert migrate(db) == []
+    tables = {r[0] for r in db.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert {"runs", "articles", "claims", "sources", "passages", "evidence", "verdicts"} <= tables
+
+
+def test_verdict_evidence_view_has_the_contracted_columns(db):
+    cols = [r[0] for r in db.execute("DESCRIBE verdict_evidence").fetchall()]
+    assert cols == VIEW_COLUMNS
+
+
+def test_fts_comes_from_the_packaged_file_and_nothing_autoinstalls(db):
+    assert fts_extension_path().is_file()
+    assert db.execute("SELECT current_setting('autoinstall_known_extensions')").fetchone()[0] is False
+    loaded = db.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'fts'").fetchone()[0]
+    assert loaded is True
+
+
+def test_bm25_and_vector_search(db):
+    src = Source(provider="corpus", url="https://example.org/a", fetched_at=datetime.now(UTC),
+                 fetch_status=FetchStatus.OK, status_reason="ok", raw_sha256="0" * 64)
+    texts = ["The harbour bridge opened in 2024.", "Apples grow on trees in orchards.", "Bridges span rivers."]
+    vecs = [[1.0] + [0.0] * 383, [0.0, 1.0] + [0.0] * 382, [0.7, 0.7] + [0.0] * 382]
+    passages = [Passage(src.source_id, t, i * 100, i * 100 + len(t), tuple(v)) for i, (t, v) in enumerate(zip(texts, vecs))]
+    store_sources(db, "run-1", [src], passages)
+    store_sources(db, "run-2", [src], passages)  # same content again: no duplicates
+    assert db.execute("SELECT count(*) FROM passages").fetchone()[0] == 3
+    rebuild_fts(db)
+    hits = db.execute(
+        "SELECT text FROM (SELECT text, fts_main_passages.match_bm25(passage_id, 'bridge') AS s FROM passages) "
+        "WHERE s IS NOT NULL ORDER BY s DESC"
+    ).fetchall()
+    assert hits[0][0].startswith("The harbour bridge")
+    top = db.execute(
+        "SELECT text FROM passages ORDER BY array_cosine_similarity(embedding, ?::FLOAT[384]) DESC LIMIT 1",
+        [[1.0] + [0.0] * 383],
+    ).fetchone()[0]
+    assert top.startswith("The harbour bridge")
+
+
+def test_read_only_connection_refuses_writes_and_files(db_path):
+    connect(db_path).close()
+    ro = connect(db_path, read_only=True)
+    with pytest.raises(duckdb.Error):
+        ro.execute("INSERT INTO runs (run_id, flow_name, started_at, status, code_version) VALUES ('x','f',now(),'s','v')")
+    with pytest.raises(duckdb.Error):
+        ro.execute("SELECT * FROM read_csv('/etc/passwd')")
+    ro.close()
+
+
+def test_missing_database_for_reading_and_directory(tmp_path):
+    with pytest.raises(WarehouseError, match="no such database"):
+        connect(tmp_path / "nope.duckdb", read_only=True)
+    with pytest.raises(WarehouseError, match="is a directory"):
+        connect(tmp_path)

@@ -1,0 +1,173 @@
+"""Source providers behind one interface. Each returns candidate passages for a claim.
+
+- `CorpusProvider`: passages ingested with `factledger corpus add`, searched in DuckDB by BM25
+  (fts extension) and exact cosine over the stored embeddings. Works offline.
+- `WikipediaProvider`: the MediaWiki Action API (list=search, then prop=extracts as plain text),
+  all HTTP through the one `Fetcher`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol, Sequence
+from urllib.parse import quote
+
+import duckdb
+import numpy as np
+
+from factledger.errors import FetchError
+from factledger.net import Fetcher
+from factledger.records import Claim, FetchStatus, Passage, Source, sha256_text
+from verifiers.textfeatures import STOPWORDS
+
+__all__ = ["Candidates", "CorpusProvider", "Provider", "WikipediaProvider", "keyword_query"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """What a provider found for one claim: every source tried (failed ones too) and passages."""
+
+    sources: tuple[Source, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    lexical: dict[str, float] = field(default_factory=dict)  # passage_id -> lexical score
+
+
+class Provider(Protocol):
+    name: str
+
+    def search(self, claim: Claim, query_vector: np.ndarray) -> Candidates: ...
+
+
+class CorpusProvider:
+    name = "corpus"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, candidates: int = 30) -> None:
+        from warehouse.db import has_fts, query_sql
+
+        self.con = con
+        self.candidates = candidates
+        self._bm25_sql = query_sql("corpus_bm25")
+        self._vector_sql = query_sql("corpus_vector")
+        self._rows_sql = query_sql("passages_by_id")
+        self._has_fts = has_fts(con)
+
+    def search(self, claim: Claim, query_vector: np.ndarray) -> Candidates:
+        cur = self.con.cursor()  # one cursor per call: safe from worker threads
+        try:
+            lexical: dict[str, float] = {}
+            if self._has_fts:
+                for pid, score in cur.execute(self._bm25_sql, [claim.text, self.candidates]).fetchall():
+                    lexical[pid] = float(score)
+            vec_ids = [pid for pid, _ in cur.execute(self._vector_sql, [query_vector.tolist(), self.candidates]).fetchall()]
+            ids = list(dict.fromkeys([*lexical, *vec_ids]))
+            if not ids:
+                return Candidates()
+            rows = cur.execute(self._rows_sql, [ids]).fetchall()
+        finally:
+            cur.close()
+        sources: dict[str, Source] = {}
+        passages = []
+        for (pid, sid, text, start, end, emb, provider, url, final_url, title, fetched_at, http_status,
+             ctype, raw_sha, text_sha, extractor, ext_ver, fstatus, reason) in rows:
+            src = Source(
+                provider=provider, url=url, final_url=final_url, title=title, fetched_at=fetched_at,
+                http_status=http_status, content_type=ctype, raw_sha256=raw_sha, text_sha256=text_sha,
+                extractor=extractor, extractor_version=ext_ver, fetch_status=FetchStatus(fstatus),
+                status_reason=reason,
+            )
+            sources[sid] = src
+            passage = Passage(source_id=sid, text=text, start=start, end=end,
+                              embedding=tuple(emb) if emb is not None else None)
+            if passage.passage_id != pid:  # ids are derived from content; a mismatch means tampering
+                log.warning("passage %s does not match its stored text; skipped", pid)
+                continue
+            passages.append(passage)
+        return Candidates(tuple(sources.values()), tuple(passages), lexical)
+
+
+def keyword_query(text: str, max_terms: int = 10) -> str:
+    """A search-engine query from a claim: its distinctive words, capitalised names first."""
+    words = re.findall(r"[A-Za-z][A-Za-z\-]+|\d{3,4}", text.replace("’", "'"))
+    seen, names, rest = set(), [], []
+    for w in words:
+        lw = w.lower()
+        if lw in STOPWORDS or lw in seen or len(w) < 3:
+            continue
+        seen.add(lw)
+        (names if w[0].isupper() or w.isdigit() else rest).append(w)
+    return " ".join((names + rest)[:max_terms])
+
+
+class WikipediaProvider:
+    """MediaWiki Action API: search, then each page's plain-text extract, split into passages."""
+
+    name = "wikipedia"
+    DEFAULT_API = "https://en.wikipedia.org/w/api.php"
+
+    def __init__(self, fetcher: Fetcher, splitter, *, api_url: str | None = None, pages: int = 3) -> None:
+        self.fetcher = fetcher
+        self.splitter = splitter
+        self.api_url = api_url or self.DEFAULT_API
+        self.pages = pages
+        self._page_cache: dict[int, tuple[Source, tuple[Passage, ...]]] = {}
+
+    def _failed(self, url: str, exc: FetchError) -> Source:
+        return Source(provider=self.name, url=url, fetched_at=datetime.now(UTC), fetch_status=FetchStatus.FAILED,
+                      status_reason=exc.reason, http_status=exc.status)
+
+    def search(self, claim: Claim, query_vector: np.ndarray) -> Candidates:
+        query = keyword_query(claim.text)
+        params = {"action": "query", "list": "search", "srsearch": query, "srlimit": self.pages,
+                  "srprop": "", "format": "json", "formatversion": 2}
+        search_url = f"{self.api_url}?action=query&list=search&srsearch={quote(query)}"
+        try:
+            data, _ = self.fetcher.get_json(self.api_url, params=params)
+        except FetchError as exc:
+            return Candidates(sources=(self._failed(search_url, exc),))
+        if not isinstance(data, dict) or "error" in data or "query" not in data:
+            code = data.get("error", {}).get("code", "bad_response") if isinstance(data, dict) else "bad_response"
+            return Candidates(sources=(self._failed(search_url, FetchError(search_url, f"api_{code}")),))
+        sources, passages = [], []
+        for hit in data["query"].get("search", []):
+            page_id = hit.get("pageid")
+            if page_id is None:
+                continue
+            if page_id not in self._page_cache:
+                self._page_cache[page_id] = self._fetch_page(int(page_id))
+            src, page_passages = self._page_cache[page_id]
+            sources.append(src)
+            passages.extend(page_passages)
+        return Candidates(tuple(sources), tuple(passages))
+
+    def _fetch_page(self, page_id: int) -> tuple[Source, tuple[Passage, ...]]:
+        params = {"action": "query", "prop": "extracts|info", "explaintext": 1, "exsectionformat": "plain",
+                  "inprop": "url", "pageids": page_id, "format": "json", "formatversion": 2}
+        page_url = f"{self.api_url}?curid={page_id}"
+        try:
+            data, result = self.fetcher.get_json(self.api_url, params=params)
+        except FetchError as exc:
+            return self._failed(page_url, exc), ()
+        pages = data.get("query", {}).get("pages", []) if isinstance(data, dict) else []
+        page = pages[0] if pages else {}
+        text = (page.get("extract") or "").strip()
+        url = page.get("fullurl") or page.get("canonicalurl") or page_url
+        if not text or page.get("missing"):
+            reason = "missing_page" if page.get("missing") or not page else "empty_text"
+            return Source(provider=self.name, url=url, fetched_at=result.fetched_at, http_status=result.status,
+                          content_type=result.content_type, raw_sha256=result.sha256,
+                          fetch_status=FetchStatus.FAILED, status_reason=reason), ()
+        source = Source(
+            provider=self.name, url=url, final_url=result.final_url, title=page.get("title"),
+            fetched_at=result.fetched_at, http_status=result.status, content_type=result.content_type,
+            raw_sha256=result.sha256, text_sha256=sha256_text(text), extractor="mediawiki-textextracts",
+            extractor_version=str(page.get("lastrevid", "")) or None, fetch_status=FetchStatus.OK,
+            status_reason="ok",
+        )
+        chunks = self.splitter.split(text)
+        passages = tuple(Passage(source_id=source.source_id, text=c.text, start=c.start, end=c.end) for c in chunks)
+        return source, passages

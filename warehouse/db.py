@@ -1,0 +1,130 @@
+"""Opening, migrating and indexing the DuckDB warehouse. One explicit connection, passed in."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from factledger.errors import WarehouseError
+
+__all__ = [
+    "connect",
+    "fts_extension_path",
+    "load_fts",
+    "migrate",
+    "query_sql",
+    "rebuild_fts",
+]
+
+log = logging.getLogger(__name__)
+
+_SAFE_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+_MIGRATION = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+
+def _sql_dir():
+    return resources.files("warehouse") / "sql"
+
+
+def query_sql(name: str) -> str:
+    """The text of `warehouse/sql/queries/<name>.sql`."""
+    return (_sql_dir() / "queries" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def fts_extension_path() -> Path:
+    """The fts extension file shipped inside the duckdb-extension-fts package (never downloaded)."""
+    import duckdb_extension_fts
+
+    base = Path(duckdb_extension_fts.__file__).parent / "extensions"
+    found = sorted(base.glob(f"v{duckdb.__version__}/fts.duckdb_extension")) or sorted(base.glob("*/fts.duckdb_extension"))
+    if not found:
+        raise WarehouseError(f"fts extension file not found in {base}")
+    return found[0]
+
+
+def connect(path: str | Path, *, read_only: bool = False, lock_timeout: float = 30.0) -> duckdb.DuckDBPyConnection:
+    """Open (and for writers, migrate) the warehouse at `path`.
+
+    DuckDB lets one process hold a file; while another holds it we retry for `lock_timeout`
+    seconds before giving up with a one-line error.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise WarehouseError(f"no such database: {path}")
+    if path.exists() and path.is_dir():
+        raise WarehouseError(f"is a directory, not a database file: {path}")
+    config = dict(_SAFE_CONFIG)
+    if read_only:
+        config["enable_external_access"] = False
+    deadline = time.monotonic() + lock_timeout
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise WarehouseError(f"cannot open database ({_first_line(exc)}): {path}") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"cannot open database ({_first_line(exc)}): {path}") from exc
+    if not read_only:
+        load_fts(con)
+        migrate(con)
+    return con
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def load_fts(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"LOAD '{fts_extension_path()}'")
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply the numbered .sql files not yet recorded, each in its own transaction; re-create views."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    )
+    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied = []
+    files = sorted((f for f in _sql_dir().iterdir() if _MIGRATION.match(f.name)), key=lambda f: f.name)
+    for f in files:
+        version, name = _MIGRATION.match(f.name).groups()
+        if int(version) in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f.read_text(encoding="utf-8"))
+            con.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [int(version), name])
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise WarehouseError(f"migration {f.name} failed: {_first_line(exc)}") from exc
+        applied.append(f.name)
+        log.info("applied migration %s", f.name)
+    con.execute((_sql_dir() / "views.sql").read_text(encoding="utf-8"))
+    return applied
+
+
+def rebuild_fts(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)build the BM25 index over passages; DuckDB's FTS index does not follow inserts."""
+    con.execute(
+        "PRAGMA create_fts_index('passages', 'passage_id', 'text', "
+        "stemmer='porter', stopwords='english', lower=1, strip_accents=1, overwrite=1)"
+    )
+
+
+def has_fts(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'fts_main_passages'"
+    ).fetchone()
+    return bool(row and row[0])

@@ -1,0 +1,154 @@
+"""Writers. Each takes the connection first; each article or batch is one transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Iterable, Sequence
+
+import duckdb
+
+from factledger.errors import WarehouseError
+from factledger.records import Article, Claim, ClaimResult, Passage, Source
+
+__all__ = ["RunInfo", "finish_run", "start_run", "store_article_results", "store_claim_results", "store_sources"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    run_id: str
+    flow_name: str
+    code_version: str
+    embedder_name: str
+    embedder_revision: str
+    stance_model: str
+    stance_revision: str
+    checkworthy_model: str
+    splitter_model: str
+    providers: tuple[str, ...]
+    thresholds: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run: RunInfo) -> None:
+    con.execute(
+        """INSERT INTO runs (run_id, flow_name, started_at, status, code_version, embedder_name,
+               embedder_revision, stance_model, stance_revision, checkworthy_model, splitter_model,
+               providers, thresholds, params)
+           VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (run_id) DO NOTHING""",
+        [
+            run.run_id, run.flow_name, datetime.now(UTC), run.code_version, run.embedder_name,
+            run.embedder_revision, run.stance_model, run.stance_revision, run.checkworthy_model,
+            run.splitter_model, list(run.providers), json.dumps(run.thresholds), json.dumps(run.params),
+        ],
+    )
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, *, error: str | None = None) -> None:
+    con.execute(
+        "UPDATE runs SET finished_at = ?, status = ?, error = ? WHERE run_id = ?",
+        [datetime.now(UTC), "failed" if error else "completed", error, run_id],
+    )
+
+
+def _insert_sources(con, run_id: str, sources: Iterable[Source]) -> None:
+    rows = {s.source_id: s for s in sources}
+    for sid, s in rows.items():
+        con.execute(
+            """INSERT OR IGNORE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [sid, s.provider, s.url, s.final_url, s.title, s.fetched_at, s.http_status, s.content_type,
+             s.raw_sha256, s.text_sha256, s.extractor, s.extractor_version, s.fetch_status.value,
+             s.status_reason, run_id],
+        )
+
+
+def _insert_passages(con, run_id: str, passages: Sequence[Passage]) -> None:
+    unique = list({p.passage_id: p for p in passages}.values())
+    if not unique:
+        return
+    con.execute(
+        """INSERT OR IGNORE INTO passages
+           SELECT * FROM (
+             SELECT unnest($1::VARCHAR[]) AS passage_id, unnest($2::VARCHAR[]) AS source_id,
+                    unnest($3::VARCHAR[]) AS text, unnest($4::INTEGER[]) AS span_start,
+                    unnest($5::INTEGER[]) AS span_end, unnest($6::VARCHAR[]) AS sha256,
+                    unnest($7::FLOAT[384][]) AS embedding, $8 AS run_id)""",
+        [
+            [p.passage_id for p in unique], [p.source_id for p in unique], [p.text for p in unique],
+            [p.start for p in unique], [p.end for p in unique], [p.sha256 for p in unique],
+            [list(p.embedding) if p.embedding is not None else None for p in unique], run_id,
+        ],
+    )
+
+
+def _insert_claims(con, run_id: str, claims: Sequence[Claim]) -> None:
+    for c in claims:
+        con.execute(
+            "INSERT OR IGNORE INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [c.claim_id, c.article_id, c.text, c.sentence_text, c.start, c.end, c.score, c.rank, run_id],
+        )
+
+
+def _insert_results(con, run_id: str, results: Sequence[ClaimResult]) -> None:
+    _insert_claims(con, run_id, [r.claim for r in results])
+    _insert_sources(con, run_id, [s for r in results for s in r.sources])
+    _insert_passages(con, run_id, [p for r in results for p in r.passages])
+    now = datetime.now(UTC)
+    for r in results:
+        for e in r.evidence:
+            con.execute(
+                "INSERT OR REPLACE INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, e.claim_id, e.passage.passage_id, e.rank, e.similarity, e.lexical,
+                 e.stance.support, e.stance.refute, e.stance.neutral, e.stance.label.value],
+            )
+        v = r.verdict
+        con.execute(
+            "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?)",
+            [run_id, v.claim_id, v.label.value, v.confidence, v.rationale, now],
+        )
+
+
+def _in_transaction(con, what: str, fn) -> None:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        fn()
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        con.execute("ROLLBACK")
+        raise WarehouseError(f"could not store {what}: {str(exc).splitlines()[0]}") from exc
+
+
+def store_article_results(
+    con: duckdb.DuckDBPyConnection, run_id: str, article: Article, results: Sequence[ClaimResult]
+) -> None:
+    """Write one article, its claims, sources, passages, evidence and verdicts in one transaction."""
+
+    def write():
+        con.execute(
+            "INSERT OR IGNORE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [article.article_id, article.ref, article.url, article.title, article.published,
+             article.fetched_at, article.raw_sha256, article.text_sha256, article.extractor,
+             article.text, run_id],
+        )
+        _insert_results(con, run_id, results)
+
+    _in_transaction(con, f"article {article.ref}", write)
+
+
+def store_claim_results(con: duckdb.DuckDBPyConnection, run_id: str, results: Sequence[ClaimResult]) -> None:
+    """Write claims checked by hand (no article) with their evidence and verdicts, in one transaction."""
+    _in_transaction(con, f"{len(results)} claims", lambda: _insert_results(con, run_id, results))
+
+
+def store_sources(
+    con: duckdb.DuckDBPyConnection, run_id: str, sources: Sequence[Source], passages: Sequence[Passage]
+) -> None:
+    """Write corpus sources and their passages in one transaction."""
+
+    def write():
+        _insert_sources(con, run_id, sources)
+        _insert_passages(con, run_id, passages)
+
+    _in_transaction(con, f"{len(sources)} sources", write)
