@@ -22,6 +22,13 @@ __all__ = ["main"]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+# Each trainer is a module `factledger.train_<name>` with `run(argv: list[str]) -> int`.
+TRAINERS = {
+    "checkworthiness": "train the check-worthiness classifier (writes models/checkworthiness/)",
+    "stance": "fine-tune the stance cross-encoder from MiniLM (writes models/stance/)",
+}
+
+
 def _add_db(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=None, help="DuckDB file (default: $FACTLEDGER_DB or ./factledger.duckdb)")
 
@@ -59,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     pa = corpus_sub.add_parser("add", help="ingest .txt/.md/.html files, folders and JSON Lines")
     pa.add_argument("paths", nargs="+", metavar="PATH")
     _add_db(pa)
+
+    p = sub.add_parser("train", help="train one of FactLedger's own models from ../shared/data")
+    train_sub = p.add_subparsers(dest="train_command", required=True, metavar="MODEL")
+    for name, helptext in TRAINERS.items():
+        pt = train_sub.add_parser(name, help=helptext, add_help=False)
+        pt.add_argument("train_args", nargs=argparse.REMAINDER, help="options of the trainer (--help)")
 
     p = sub.add_parser("sql", help="run a read-only SQL query against the warehouse")
     p.add_argument("query")
@@ -189,7 +202,15 @@ def cmd_sql(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": cmd_check, "check-claim": cmd_check_claim, "corpus": cmd_corpus_add, "sql": cmd_sql}
+def cmd_train(args) -> int:
+    import importlib
+
+    module = importlib.import_module(f"factledger.train_{args.train_command}")
+    return module.run(list(args.train_args))
+
+
+COMMANDS = {"check": cmd_check, "check-claim": cmd_check_claim, "corpus": cmd_corpus_add, "sql": cmd_sql,
+            "train": cmd_train}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
