@@ -48,12 +48,22 @@ class Runtime:
         self.splitter = self.splitter or Splitter()
         self.embedder = self.embedder or MiniLMEmbedder()
         self.scorer = self.scorer or RuleScorer()
-        self.fetcher = self.fetcher or Fetcher()
+        self.fetcher = self.fetcher or default_fetcher()
         self.wikipedia_api = self.wikipedia_api or os.environ.get("FACTLEDGER_WIKIPEDIA_API")
 
     @cached_property
     def stance_model(self) -> StanceModel:
         return self.stance or ConflictRuleStance(self.splitter.nlp)
+
+
+def default_fetcher() -> Fetcher:
+    """The fetcher the CLI and flows use: HTTP cache under ~/.factledger, loopback only on request."""
+    home = Path(os.environ.get("FACTLEDGER_HOME", Path.home() / ".factledger"))
+    return Fetcher(
+        cache_path=home / "http-cache.sqlite",
+        warc_path=os.environ.get("FACTLEDGER_WARC") or None,
+        allow_loopback=os.environ.get("FACTLEDGER_ALLOW_LOOPBACK") == "1",
+    )
 
 
 def make_providers(names: Sequence[str], con: duckdb.DuckDBPyConnection, rt: Runtime) -> list[Provider]:

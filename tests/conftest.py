@@ -68,7 +68,8 @@ def db(db_path):
 def fetcher():
     from factledger.net import Fetcher
 
-    f = Fetcher(timeout=(2.0, 2.0), retries=2, backoff=0.01, max_retry_after=1.0)
+    f = Fetcher(timeout=(2.0, 2.0), retries=2, backoff=0.01, max_retry_after=2.0, min_interval=0,
+                allow_loopback=True, obey_robots=False)
     yield f
     f.close()
 

@@ -64,7 +64,7 @@ def test_retries_give_up_with_named_reason(httpserver, fetcher):
 
 def test_size_cap(httpserver):
     httpserver.expect_request("/big").respond_with_data("x" * 5000, content_type="text/plain")
-    small = Fetcher(max_bytes=1000, retries=0)
+    small = Fetcher(max_bytes=1000, retries=0, allow_loopback=True, obey_robots=False)
     with pytest.raises(PermanentFetchError) as err:
         small.get(httpserver.url_for("/big"))
     assert err.value.reason == "too_large"
@@ -81,7 +81,7 @@ def test_read_timeout_is_transient(httpserver):
     httpserver.expect_request("/slow").respond_with_handler(
         lambda req: time.sleep(1.5) or Response("late", content_type="text/plain")
     )
-    quick = Fetcher(timeout=(1.0, 0.5), retries=0)
+    quick = Fetcher(timeout=(1.0, 0.5), retries=0, allow_loopback=True, obey_robots=False)
     with pytest.raises(TransientFetchError) as err:
         quick.get(httpserver.url_for("/slow"))
     assert err.value.reason == "timeout"
