@@ -29,7 +29,7 @@ __all__ = ["PROVIDERS", "Runtime", "make_providers", "result_rows", "run_info"]
 
 log = logging.getLogger(__name__)
 
-PROVIDERS = ("corpus", "wikipedia")
+PROVIDERS = ("corpus", "wikipedia", "factchecks", "gdelt", "searxng", "urls")
 
 
 @dataclass
@@ -66,13 +66,25 @@ def default_fetcher() -> Fetcher:
     )
 
 
-def make_providers(names: Sequence[str], con: duckdb.DuckDBPyConnection, rt: Runtime) -> list[Provider]:
+def make_providers(names: Sequence[str], con: duckdb.DuckDBPyConnection, rt: Runtime,
+                   urls: Sequence[str] = ()) -> list[Provider]:
+    """Providers by name, in the order given; `factchecks` results are shown first whatever the order."""
+    from verifiers.web import FactCheckProvider, GdeltProvider, SearxngProvider, UrlsProvider
+
     providers: list[Provider] = []
     for name in dict.fromkeys(names):
         if name == "corpus":
             providers.append(CorpusProvider(con, candidates=rt.thresholds.retrieve_candidates))
         elif name == "wikipedia":
             providers.append(WikipediaProvider(rt.fetcher, rt.splitter, api_url=rt.wikipedia_api))
+        elif name == "factchecks":
+            providers.append(FactCheckProvider(rt.fetcher, rt.embedder))
+        elif name == "gdelt":
+            providers.append(GdeltProvider(rt.fetcher, rt.splitter))
+        elif name == "searxng":
+            providers.append(SearxngProvider(rt.fetcher, rt.splitter))
+        elif name == "urls":
+            providers.append(UrlsProvider(rt.fetcher, rt.splitter, urls))
         else:
             raise ConfigError(f"unknown provider {name!r} (choose from {', '.join(PROVIDERS)})")
     return providers
@@ -110,6 +122,11 @@ def result_rows(results: Sequence[ClaimResult], article: Article | None = None) 
             "source_url": top.source.url if top else None,
             "passage": top.passage.text if top else None,
             "stance": top.stance.label.value if top else None,
+            "fact_checks": [
+                {"publisher": f.publisher, "rating": f.textual_rating, "review_date": f.review_date,
+                 "url": f.review_url, "claim_reviewed": f.claim_reviewed}
+                for f in r.fact_checks
+            ],
             "article": article.ref if article else None,
         })
     return rows

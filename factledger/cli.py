@@ -35,7 +35,9 @@ def _add_db(p: argparse.ArgumentParser) -> None:
 
 def _add_providers(p: argparse.ArgumentParser) -> None:
     p.add_argument("--provider", action="append", dest="providers", metavar="NAME",
-                   help="source provider, repeatable: corpus (default), wikipedia")
+                   help="source provider, repeatable: corpus (default), wikipedia, factchecks, gdelt, searxng, urls")
+    p.add_argument("--url", action="append", dest="urls", default=[], metavar="URL",
+                   help="a candidate source page, repeatable (adds the urls provider)")
     p.add_argument("--wikipedia-api", default=None, metavar="URL",
                    help="MediaWiki API endpoint (default: $FACTLEDGER_WIKIPEDIA_API or en.wikipedia.org)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
@@ -113,7 +115,20 @@ def _print_results(rows: list[dict], fmt: str) -> None:
         print("No check-worthy claims found.")
         return
     cols = ["rank", "label", "confidence", "claim", "source_url"]
-    print(_table(cols, [[r[c] for c in cols] for r in rows]))
+    table_rows = [[r[c] for c in cols] for r in rows]
+    if any(r.get("fact_checks") for r in rows):  # published fact-checks come first
+        cols.insert(1, "published_fact_check")
+        for row, r in zip(table_rows, rows):
+            f = r["fact_checks"][0] if r.get("fact_checks") else None
+            row.insert(1, f"{f['publisher']}: {f['rating']} ({f['url']})" if f else "")
+    print(_table(cols, table_rows))
+
+
+def _providers(args) -> list[str]:
+    names = list(args.providers or ["corpus"])
+    if args.urls and "urls" not in names:
+        names.append("urls")
+    return names
 
 
 def _runtime(args):
@@ -127,8 +142,8 @@ def cmd_check(args) -> int:
 
     flows.set_runtime(_runtime(args))
     rows = flows.check_article_flow(
-        article=args.article, db=str(args.db or default_db_path()), providers=args.providers or ["corpus"],
-        max_claims=args.max_claims, quiet=args.quiet,
+        article=args.article, db=str(args.db or default_db_path()), providers=_providers(args),
+        max_claims=args.max_claims, quiet=args.quiet, urls=args.urls,
     )
     _print_results(rows, args.format)
     return EXIT_OK
@@ -144,7 +159,7 @@ def cmd_check_claim(args) -> int:
 
     flows.set_runtime(_runtime(args))
     rows = flows.check_claim_flow(claims=texts, db=str(args.db or default_db_path()),
-                                  providers=args.providers or ["corpus"], quiet=args.quiet)
+                                  providers=_providers(args), quiet=args.quiet, urls=args.urls)
     _print_results(rows, args.format)
     return EXIT_OK
 

@@ -255,6 +255,7 @@ class Fetcher:
         accept: tuple[str, ...] = HTML_TYPES + TEXT_TYPES,
         robots: bool = True,
         use_cache: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> FetchResult:
         """GET `url`, retrying transient failures; raise a FetchError with a named reason.
 
@@ -269,7 +270,7 @@ class Fetcher:
         while True:
             attempt += 1
             try:
-                result = self._follow(url, accept, use_cache)
+                result = self._follow(url, accept, use_cache, extra_headers=headers)
                 return dataclasses.replace(result, attempts=attempt)
             except TransientFetchError as exc:
                 if attempt > self.retries:
@@ -284,8 +285,13 @@ class Fetcher:
                 log.info("retrying %s in %.1fs after %s (attempt %d)", url, delay, exc.reason, attempt)
                 time.sleep(delay)
 
-    def get_json(self, url: str, *, params: dict[str, str | int] | None = None, robots: bool = False) -> tuple[object, FetchResult]:
-        result = self.get(url, params=params, accept=JSON_TYPES + ("text/javascript",), robots=robots, use_cache=False)
+    def get_json(
+        self, url: str, *, params: dict[str, str | int] | None = None, robots: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[object, FetchResult]:
+        """GET a JSON API (robots.txt is for crawlers, not for documented APIs) and parse it."""
+        result = self.get(url, params=params, accept=JSON_TYPES + ("text/javascript",), robots=robots,
+                          use_cache=False, headers=headers)
         try:
             return json.loads(result.text()), result
         except ValueError as exc:
@@ -349,11 +355,13 @@ class Fetcher:
             time.sleep(start - now)
 
     # -- transport -----------------------------------------------------------------------------
-    def _follow(self, url: str, accept: tuple[str, ...], use_cache: bool, robots_file: bool = False) -> FetchResult:
+    def _follow(self, url: str, accept: tuple[str, ...], use_cache: bool, robots_file: bool = False,
+                extra_headers: dict[str, str] | None = None) -> FetchResult:
         hops: list[str] = []
         current = url
         while True:
-            result = self._get_once(current, accept, use_cache and not hops)
+            same_host = urlsplit(current).netloc == urlsplit(url).netloc  # credentials never cross hosts
+            result = self._get_once(current, accept, use_cache and not hops, extra_headers if same_host else None)
             if result is None or not isinstance(result, str):
                 return dataclasses.replace(result, url=url, redirects=tuple(hops))
             target = urljoin(current, result)
@@ -367,10 +375,11 @@ class Fetcher:
                 self._check_robots(target)
             current = target
 
-    def _get_once(self, url: str, accept: tuple[str, ...], use_cache: bool) -> FetchResult | str:
+    def _get_once(self, url: str, accept: tuple[str, ...], use_cache: bool,
+                  extra_headers: dict[str, str] | None = None) -> FetchResult | str:
         """One request. Returns the result, or the Location of a redirect."""
         cached = self.cache.get(url) if (self.cache and use_cache) else None
-        headers = {}
+        headers = dict(extra_headers or {})
         if cached:
             if cached["etag"]:
                 headers["If-None-Match"] = cached["etag"]

@@ -12,6 +12,7 @@ __all__ = [
     "Claim",
     "ClaimResult",
     "Evidence",
+    "FactCheck",
     "FetchStatus",
     "Label",
     "Passage",
@@ -112,6 +113,7 @@ class Source:
     text_sha256: str | None = None
     extractor: str | None = None
     extractor_version: str | None = None
+    published: str | None = None  # publication date from the page's metadata, when it has one
 
     @property
     def source_id(self) -> str:
@@ -171,6 +173,30 @@ class Verdict:
 
 
 @dataclass(frozen=True, slots=True)
+class FactCheck:
+    """A published fact-check (schema.org ClaimReview) that matches a claim: evidence of its own kind."""
+
+    claim_id: str
+    publisher: str | None
+    publisher_site: str | None
+    review_url: str
+    title: str | None
+    textual_rating: str | None
+    review_date: str | None
+    claim_reviewed: str | None
+    claimant: str | None
+    claim_date: str | None
+    language: str | None
+    similarity: float
+    fetched_at: datetime
+    provider: str = "factchecks"
+
+    @property
+    def fact_check_id(self) -> str:
+        return stable_id("factcheck", self.claim_id, self.review_url, self.textual_rating)
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimResult:
     """Everything found for one claim: the sources tried, the evidence kept, the verdict."""
 
@@ -179,3 +205,4 @@ class ClaimResult:
     passages: tuple[Passage, ...]
     evidence: tuple[Evidence, ...]
     verdict: Verdict
+    fact_checks: tuple[FactCheck, ...] = ()

@@ -54,8 +54,10 @@ class Verifier:
         sources: dict[str, Source] = {}
         passages: dict[str, Passage] = {}
         lexical: dict[str, float] = {}
+        fact_checks = []
         for provider in self.providers:
             found = provider.search(claim, qvec)
+            fact_checks.extend(found.fact_checks)
             for s in found.sources:
                 sources[s.source_id] = s
             for p in found.passages:
@@ -91,4 +93,5 @@ class Verifier:
                                          round(sims[pid], 6), round(lexical[pid], 6), st))
         kept_passages = tuple(e.passage for e in evidence)
         verdict = decide(claim.claim_id, evidence, self.t)
-        return ClaimResult(claim, tuple(sources.values()), kept_passages, tuple(evidence), verdict)
+        fact_checks.sort(key=lambda f: -f.similarity)
+        return ClaimResult(claim, tuple(sources.values()), kept_passages, tuple(evidence), verdict, tuple(fact_checks))

@@ -20,7 +20,7 @@ import numpy as np
 
 from factledger.errors import FetchError
 from factledger.net import Fetcher
-from factledger.records import Claim, FetchStatus, Passage, Source, sha256_text
+from factledger.records import Claim, FactCheck, FetchStatus, Passage, Source, sha256_text
 from verifiers.textfeatures import STOPWORDS
 
 __all__ = ["Candidates", "CorpusProvider", "Provider", "WikipediaProvider", "keyword_query"]
@@ -35,6 +35,7 @@ class Candidates:
     sources: tuple[Source, ...] = ()
     passages: tuple[Passage, ...] = ()
     lexical: dict[str, float] = field(default_factory=dict)  # passage_id -> lexical score
+    fact_checks: tuple[FactCheck, ...] = ()  # published ClaimReviews matching the claim
 
 
 class Provider(Protocol):

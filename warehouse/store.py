@@ -10,7 +10,7 @@ from typing import Iterable, Sequence
 import duckdb
 
 from factledger.errors import WarehouseError
-from factledger.records import Article, Claim, ClaimResult, Passage, Source
+from factledger.records import Article, Claim, ClaimResult, FactCheck, Passage, Source
 
 __all__ = ["RunInfo", "finish_run", "start_run", "store_article_results", "store_claim_results", "store_sources"]
 
@@ -53,14 +53,34 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, *, error: str | None
     )
 
 
+_SOURCE_COLUMNS = ("source_id", "provider", "url", "final_url", "title", "fetched_at", "http_status", "content_type",
+                   "raw_sha256", "text_sha256", "extractor", "extractor_version", "fetch_status",
+                   "status_reason", "run_id", "published")
+
+
 def _insert_sources(con, run_id: str, sources: Iterable[Source]) -> None:
     rows = {s.source_id: s for s in sources}
+    sql = (f"INSERT OR IGNORE INTO sources ({', '.join(_SOURCE_COLUMNS)}) "
+           f"VALUES ({', '.join('?' for _ in _SOURCE_COLUMNS)})")
     for sid, s in rows.items():
         con.execute(
-            """INSERT OR IGNORE INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            sql,
             [sid, s.provider, s.url, s.final_url, s.title, s.fetched_at, s.http_status, s.content_type,
              s.raw_sha256, s.text_sha256, s.extractor, s.extractor_version, s.fetch_status.value,
-             s.status_reason, run_id],
+             s.status_reason, run_id, s.published],
+        )
+
+
+def _insert_fact_checks(con, run_id: str, checks: Iterable[FactCheck]) -> None:
+    for f in checks:
+        con.execute(
+            """INSERT OR IGNORE INTO fact_checks (run_id, claim_id, fact_check_id, provider, publisher,
+                   publisher_site, review_url, title, textual_rating, review_date, claim_reviewed, claimant,
+                   claim_date, language, similarity, fetched_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [run_id, f.claim_id, f.fact_check_id, f.provider, f.publisher, f.publisher_site, f.review_url,
+             f.title, f.textual_rating, f.review_date, f.claim_reviewed, f.claimant, f.claim_date, f.language,
+             f.similarity, f.fetched_at],
         )
 
 
@@ -95,6 +115,7 @@ def _insert_results(con, run_id: str, results: Sequence[ClaimResult]) -> None:
     _insert_claims(con, run_id, [r.claim for r in results])
     _insert_sources(con, run_id, [s for r in results for s in r.sources])
     _insert_passages(con, run_id, [p for r in results for p in r.passages])
+    _insert_fact_checks(con, run_id, [f for r in results for f in r.fact_checks])
     now = datetime.now(UTC)
     for r in results:
         for e in r.evidence:

@@ -15,7 +15,12 @@ VIEW_COLUMNS = ["run_id", "article_ref", "claim_id", "claim_text", "label", "con
 
 
 def test_migrations_are_recorded_and_idempotent(db):
-    assert db.execute("SELECT version, name FROM schema_migrations").fetchall() == [(1, "init")]
+    from importlib import resources
+
+    files = sorted(f.name for f in (resources.files("warehouse") / "sql").iterdir() if f.name[:3].isdigit())
+    recorded = db.execute("SELECT version, name FROM schema_migrations ORDER BY version").fetchall()
+    assert [f"{v:03d}_{n}.sql" for v, n in recorded] == files
+    assert recorded[0] == (1, "init")
     assert migrate(db) == []
     tables = {r[0] for r in db.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert {"runs", "articles", "claims", "sources", "passages", "evidence", "verdicts"} <= tables
