@@ -70,7 +70,9 @@ def make_providers(names: Sequence[str], con: duckdb.DuckDBPyConnection, rt: Run
                    urls: Sequence[str] = ()) -> list[Provider]:
     """Providers by name, in the order given; `factchecks` results are shown first whatever the order."""
     from verifiers.web import FactCheckProvider, GdeltProvider, SearxngProvider, UrlsProvider
+    from warehouse.credibility import blocked_domains
 
+    rt.fetcher.blocked_domains = blocked_domains(con)
     providers: list[Provider] = []
     for name in dict.fromkeys(names):
         if name == "corpus":
@@ -90,8 +92,8 @@ def make_providers(names: Sequence[str], con: duckdb.DuckDBPyConnection, rt: Run
     return providers
 
 
-def make_verifier(providers: Sequence[Provider], rt: Runtime) -> Verifier:
-    return Verifier(providers, rt.embedder, rt.stance_model, rt.thresholds)
+def make_verifier(providers: Sequence[Provider], rt: Runtime, before: str | None = None) -> Verifier:
+    return Verifier(providers, rt.embedder, rt.stance_model, rt.thresholds, before=before)
 
 
 def run_info(run_id: str, flow_name: str, rt: Runtime, providers: Sequence[str], params: dict) -> RunInfo:

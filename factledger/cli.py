@@ -29,6 +29,13 @@ TRAINERS = {
 }
 
 
+def _iso_date(value: str) -> str:
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value}") from None
+
+
 def _add_db(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=None, help="DuckDB file (default: $FACTLEDGER_DB or ./factledger.duckdb)")
 
@@ -38,6 +45,8 @@ def _add_providers(p: argparse.ArgumentParser) -> None:
                    help="source provider, repeatable: corpus (default), wikipedia, factchecks, gdelt, searxng, urls")
     p.add_argument("--url", action="append", dest="urls", default=[], metavar="URL",
                    help="a candidate source page, repeatable (adds the urls provider)")
+    p.add_argument("--before", type=_iso_date, default=None, metavar="YYYY-MM-DD",
+                   help="ignore sources published after this date (the claim's or article's date)")
     p.add_argument("--wikipedia-api", default=None, metavar="URL",
                    help="MediaWiki API endpoint (default: $FACTLEDGER_WIKIPEDIA_API or en.wikipedia.org)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
@@ -143,7 +152,7 @@ def cmd_check(args) -> int:
     flows.set_runtime(_runtime(args))
     rows = flows.check_article_flow(
         article=args.article, db=str(args.db or default_db_path()), providers=_providers(args),
-        max_claims=args.max_claims, quiet=args.quiet, urls=args.urls,
+        max_claims=args.max_claims, quiet=args.quiet, urls=args.urls, before=args.before,
     )
     _print_results(rows, args.format)
     return EXIT_OK
@@ -159,7 +168,8 @@ def cmd_check_claim(args) -> int:
 
     flows.set_runtime(_runtime(args))
     rows = flows.check_claim_flow(claims=texts, db=str(args.db or default_db_path()),
-                                  providers=_providers(args), quiet=args.quiet, urls=args.urls)
+                                  providers=_providers(args), quiet=args.quiet, urls=args.urls,
+                                  before=args.before)
     _print_results(rows, args.format)
     return EXIT_OK
 

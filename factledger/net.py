@@ -238,6 +238,7 @@ class Fetcher:
         self._robots = _Robots()
         self._host_lock = threading.Lock()
         self._host_next: dict[str, float] = {}
+        self.blocked_domains: set[str] = set()  # refused outright (the credibility list's blocklist)
         self.retry_count = 0  # transient failures retried, for benchmarks and run summaries
         self.request_count = 0  # requests sent over the network (robots.txt included)
 
@@ -305,6 +306,10 @@ class Fetcher:
         host = parts.hostname
         if not host:
             raise PermanentFetchError(url, "bad_url", "no host")
+        if self.blocked_domains:
+            labels = host.lower().split(".")
+            if any(".".join(labels[i:]) in self.blocked_domains for i in range(len(labels))):
+                raise PermanentFetchError(url, "blocklisted", "domain is on the credibility blocklist")
         try:
             infos = self._resolver(host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:

@@ -52,9 +52,9 @@ def extract_claims_task(article: Article, max_claims: int | None) -> list[Claim]
 
 @task(name="verify-claims", cache_policy=NO_CACHE)
 def verify_claims_task(claims: list[Claim], providers: list[str], con, quiet: bool,
-                       urls: Sequence[str] = ()) -> list[ClaimResult]:
+                       urls: Sequence[str] = (), before: str | None = None) -> list[ClaimResult]:
     rt = get_runtime()
-    verifier = make_verifier(make_providers(providers, con, rt, urls), rt)
+    verifier = make_verifier(make_providers(providers, con, rt, urls), rt, before=before)
     return verifier.check(claims, progress=None if quiet else _progress)
 
 
@@ -80,6 +80,7 @@ def check_article_flow(
     max_claims: int | None = None,
     quiet: bool = False,
     urls: Sequence[str] = (),
+    before: str | None = None,
 ) -> list[dict]:
     """Extract check-worthy claims from one article (path or URL), verify each, store everything."""
     rt = get_runtime()
@@ -87,11 +88,11 @@ def check_article_flow(
     con = connect(db)
     try:
         start_run(con, run_info(run_id, "check-article", rt, providers,
-                                {"article": article, "max_claims": max_claims, "urls": list(urls)}))
+                                {"article": article, "max_claims": max_claims, "urls": list(urls), "before": before}))
         try:
             art = load_article_task(article)
             claims = extract_claims_task(art, max_claims)
-            results = verify_claims_task(claims, list(providers), con, quiet, list(urls))
+            results = verify_claims_task(claims, list(providers), con, quiet, list(urls), before)
             store_article_task(con, run_id, art, results)
         except BaseException as exc:
             finish_run(con, run_id, error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
@@ -110,6 +111,7 @@ def check_claim_flow(
     providers: Sequence[str] = ("corpus",),
     quiet: bool = False,
     urls: Sequence[str] = (),
+    before: str | None = None,
 ) -> list[dict]:
     """Verify one claim (`text`) or many (`claims`) typed in by hand, models loaded once."""
     texts = ([text] if text else []) + list(claims or [])
@@ -118,9 +120,9 @@ def check_claim_flow(
     run_id = _run_id()
     con = connect(db)
     try:
-        start_run(con, run_info(run_id, "check-claim", rt, providers, {"claims": len(claim_records), "urls": list(urls)}))
+        start_run(con, run_info(run_id, "check-claim", rt, providers, {"claims": len(claim_records), "urls": list(urls), "before": before}))
         try:
-            results = verify_claims_task(claim_records, list(providers), con, quiet, list(urls))
+            results = verify_claims_task(claim_records, list(providers), con, quiet, list(urls), before)
             store_claims_task(con, run_id, results)
         except BaseException as exc:
             finish_run(con, run_id, error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)

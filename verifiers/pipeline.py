@@ -33,11 +33,13 @@ def _with_title(p: Passage, sources: dict[str, Source]) -> str:
 class Verifier:
     """Hybrid retrieval (lexical + embedding, fused by reciprocal rank) and a stance step."""
 
-    def __init__(self, providers: Sequence[Provider], embedder: Embedder, stance: StanceModel, thresholds: Thresholds):
+    def __init__(self, providers: Sequence[Provider], embedder: Embedder, stance: StanceModel, thresholds: Thresholds,
+                 *, before: str | None = None):
         self.providers = list(providers)
         self.embedder = embedder
         self.stance = stance
         self.t = thresholds
+        self.before = before  # ISO date: ignore sources published after it (undated sources are kept)
 
     def check(self, claims: Sequence[Claim], progress: Callable[[int, int, Claim], None] | None = None) -> list[ClaimResult]:
         if not claims:
@@ -61,6 +63,9 @@ class Verifier:
             for s in found.sources:
                 sources[s.source_id] = s
             for p in found.passages:
+                published = sources[p.source_id].published if p.source_id in sources else None
+                if self.before and published and published[:10] > self.before:
+                    continue
                 passages.setdefault(p.passage_id, p)
             lexical.update(found.lexical)
         need = [p for p in passages.values() if p.embedding is None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, Sequence
@@ -110,12 +111,32 @@ class WikipediaProvider:
     name = "wikipedia"
     DEFAULT_API = "https://en.wikipedia.org/w/api.php"
 
-    def __init__(self, fetcher: Fetcher, splitter, *, api_url: str | None = None, pages: int = 3) -> None:
+    def __init__(self, fetcher: Fetcher, splitter, *, api_url: str | None = None, pages: int = 3,
+                 maxlag: int = 5, maxlag_retries: int = 3, max_wait: float = 10.0) -> None:
         self.fetcher = fetcher
         self.splitter = splitter
         self.api_url = api_url or self.DEFAULT_API
         self.pages = pages
+        self.maxlag = maxlag
+        self.maxlag_retries = maxlag_retries
+        self.max_wait = max_wait
         self._page_cache: dict[int, tuple[Source, tuple[Passage, ...]]] = {}
+
+    def _api(self, params: dict) -> tuple[object, object]:
+        """One API call. A `maxlag` error arrives as HTTP 200 with an error body and a Retry-After
+        header: wait as asked (up to `max_wait`) and try again, a few times at most."""
+        params = {**params, "maxlag": self.maxlag}
+        for attempt in range(self.maxlag_retries + 1):
+            data, result = self.fetcher.get_json(self.api_url, params=params)
+            error = data.get("error") if isinstance(data, dict) else None
+            if not (isinstance(error, dict) and error.get("code") == "maxlag") or attempt == self.maxlag_retries:
+                return data, result
+            wait = result.headers.get("retry-after", "5")
+            delay = min(float(wait) if wait.isdigit() else 5.0, self.max_wait)
+            log.info("wikipedia maxlag (%s); waiting %.0fs", error.get("info", ""), delay)
+            self.fetcher.retry_count += 1
+            time.sleep(delay)
+        return data, result
 
     def _failed(self, url: str, exc: FetchError) -> Source:
         return Source(provider=self.name, url=url, fetched_at=datetime.now(UTC), fetch_status=FetchStatus.FAILED,
@@ -127,7 +148,7 @@ class WikipediaProvider:
                   "srprop": "", "format": "json", "formatversion": 2}
         search_url = f"{self.api_url}?action=query&list=search&srsearch={quote(query)}"
         try:
-            data, _ = self.fetcher.get_json(self.api_url, params=params)
+            data, _ = self._api(params)
         except FetchError as exc:
             return Candidates(sources=(self._failed(search_url, exc),))
         if not isinstance(data, dict) or "error" in data or "query" not in data:
@@ -150,7 +171,7 @@ class WikipediaProvider:
                   "inprop": "url", "pageids": page_id, "format": "json", "formatversion": 2}
         page_url = f"{self.api_url}?curid={page_id}"
         try:
-            data, result = self.fetcher.get_json(self.api_url, params=params)
+            data, result = self._api(params)
         except FetchError as exc:
             return self._failed(page_url, exc), ()
         pages = data.get("query", {}).get("pages", []) if isinstance(data, dict) else []

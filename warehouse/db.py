@@ -77,6 +77,9 @@ def connect(path: str | Path, *, read_only: bool = False, lock_timeout: float = 
     if not read_only:
         load_fts(con)
         migrate(con)
+        from warehouse.credibility import load_credibility
+
+        load_credibility(con)
     return con
 
 

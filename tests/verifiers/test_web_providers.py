@@ -162,3 +162,17 @@ def test_urls_provider_fetches_each_page_once(news_site, splitter):
     assert [r.path for r, _ in news_site.log].count("/news/moscow-taliban") == 1
     with pytest.raises(ConfigError):
         UrlsProvider(polite_fetcher(), splitter, ["file:///etc/passwd"])
+
+
+def test_before_date_drops_later_sources(news_site, splitter, embedder):
+    from factledger.settings import Thresholds
+    from verifiers.pipeline import Verifier
+    from verifiers.stance import ConflictRuleStance
+
+    p = UrlsProvider(polite_fetcher(), splitter, [news_site.url_for("/news/moscow-taliban")])
+    t = Thresholds()
+    after = Verifier([p], embedder, ConflictRuleStance(), t, before="2025-07-01").check([CLAIM])[0]
+    assert after.evidence == () and after.verdict.label.value == "not_enough_evidence"
+    assert after.sources[0].published == "2025-07-04T08:00:00Z"  # still recorded as tried
+    kept = Verifier([p], embedder, ConflictRuleStance(), t, before="2025-07-31").check([CLAIM])[0]
+    assert kept.evidence

@@ -83,12 +83,30 @@ def test_failed_api_becomes_a_failed_source(httpserver, fetcher, splitter):
 
 
 def test_api_error_body_is_named(httpserver, fetcher, splitter):
-    httpserver.expect_request("/w/api.php").respond_with_json({"error": {"code": "maxlag", "info": "Waiting"}})
+    httpserver.expect_request("/w/api.php").respond_with_json({"error": {"code": "readonly", "info": "Read-only"}})
     provider = WikipediaProvider(fetcher, splitter, api_url=httpserver.url_for("/w/api.php"))
     found = provider.search(Claim("Kabul is the capital of Afghanistan.", None, None, 1.0), np.zeros(384))
-    assert found.sources[0].status_reason == "api_maxlag"
+    assert found.sources[0].status_reason == "api_readonly"
 
 
 def test_keyword_query_keeps_names_and_years():
     q = keyword_query("Russia's official recognition of the Taliban on July 3, 2025, marks a shift.")
     assert q.split()[:4] == ["Russia", "Taliban", "July", "2025"]
+
+
+def test_maxlag_error_with_http_200_is_waited_for_and_retried(httpserver, fetcher, splitter):
+    calls = []
+
+    def handler(req):
+        calls.append(req.args.get("maxlag"))
+        if len(calls) == 1:
+            body = {"error": {"code": "maxlag", "info": "Waiting for a database server: 7 seconds lagged.",
+                              "host": "db1", "lag": 7, "type": "db"}, "servedby": "mw-test"}
+            return Response(json.dumps(body), content_type="application/json; charset=utf-8",
+                            headers={"Retry-After": "1", "X-Database-Lag": "7"})
+        return wiki_handler(req)
+
+    httpserver.expect_request("/w/api.php").respond_with_handler(handler)
+    provider = WikipediaProvider(fetcher, splitter, api_url=httpserver.url_for("/w/api.php"))
+    found = provider.search(Claim("The Soviet intervention lasted from 1979 to 1989.", None, None, 1.0), np.zeros(384))
+    assert calls[0] == "5" and len(found.sources) == 2 and all(s.status_reason == "ok" for s in found.sources)
