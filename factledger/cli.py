@@ -204,7 +204,7 @@ def cmd_sql(args) -> int:
 
     from warehouse.db import connect
 
-    con = connect(args.db or default_db_path(), read_only=True)
+    con = connect(args.db or default_db_path(), analyst=True)
     try:
         try:
             cur = con.execute(args.query)

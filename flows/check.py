@@ -13,7 +13,8 @@ from extractors.articles import load_article
 from extractors.claims import claims_from_texts, extract_claims
 from factledger.app import Runtime, make_providers, make_verifier, result_rows, run_info
 from factledger.records import Article, Claim, ClaimResult
-from warehouse.db import connect
+from factledger.errors import InputError
+from warehouse.db import opened
 from warehouse.store import finish_run, start_run, store_article_results, store_claim_results
 
 __all__ = ["check_article_flow", "check_claim_flow", "set_runtime"]
@@ -51,25 +52,41 @@ def extract_claims_task(article: Article, max_claims: int | None) -> list[Claim]
 
 
 @task(name="verify-claims", cache_policy=NO_CACHE)
-def verify_claims_task(claims: list[Claim], providers: list[str], con, quiet: bool,
+def verify_claims_task(claims: list[Claim], providers: list[str], db: str, quiet: bool,
                        urls: Sequence[str] = (), before: str | None = None) -> list[ClaimResult]:
+    """Retrieve, score and decide, reading the warehouse through a read-only connection."""
     rt = get_runtime()
-    verifier = make_verifier(make_providers(providers, con, rt, urls), rt, before=before)
-    return verifier.check(claims, progress=None if quiet else _progress)
+    with opened(db, read_only=True) as con:
+        verifier = make_verifier(make_providers(providers, con, rt, urls), rt, before=before)
+        return verifier.check(claims, progress=None if quiet else _progress)
 
 
 @task(name="store-article", cache_policy=NO_CACHE)
-def store_article_task(con, run_id: str, article: Article, results: list[ClaimResult]) -> None:
-    store_article_results(con, run_id, article, results)
+def store_article_task(db: str, run_id: str, article: Article, results: list[ClaimResult]) -> None:
+    with opened(db) as con:
+        store_article_results(con, run_id, article, results)
+        finish_run(con, run_id)
 
 
 @task(name="store-claims", cache_policy=NO_CACHE)
-def store_claims_task(con, run_id: str, results: list[ClaimResult]) -> None:
-    store_claim_results(con, run_id, results)
+def store_claims_task(db: str, run_id: str, results: list[ClaimResult]) -> None:
+    with opened(db) as con:
+        store_claim_results(con, run_id, results)
+        finish_run(con, run_id)
 
 
 def _run_id() -> str:
     return str(flow_run.get_id())
+
+
+def _begin(db: str, run_id: str, flow_name: str, providers: Sequence[str], params: dict) -> None:
+    with opened(db) as con:
+        start_run(con, run_info(run_id, flow_name, get_runtime(), providers, params))
+
+
+def _fail(db: str, run_id: str, exc: BaseException) -> None:
+    with opened(db) as con:
+        finish_run(con, run_id, error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
 
 
 @flow(name="check-article", log_prints=False)
@@ -82,25 +99,22 @@ def check_article_flow(
     urls: Sequence[str] = (),
     before: str | None = None,
 ) -> list[dict]:
-    """Extract check-worthy claims from one article (path or URL), verify each, store everything."""
-    rt = get_runtime()
+    """Extract check-worthy claims from one article (path or URL), verify each, store everything.
+
+    The write lock is taken only to record the run and to store the article (one transaction).
+    """
     run_id = _run_id()
-    con = connect(db)
+    _begin(db, run_id, "check-article", providers,
+           {"article": article, "max_claims": max_claims, "urls": list(urls), "before": before})
     try:
-        start_run(con, run_info(run_id, "check-article", rt, providers,
-                                {"article": article, "max_claims": max_claims, "urls": list(urls), "before": before}))
-        try:
-            art = load_article_task(article)
-            claims = extract_claims_task(art, max_claims)
-            results = verify_claims_task(claims, list(providers), con, quiet, list(urls), before)
-            store_article_task(con, run_id, art, results)
-        except BaseException as exc:
-            finish_run(con, run_id, error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
-            raise
-        finish_run(con, run_id)
-        return result_rows(results, art)
-    finally:
-        con.close()
+        art = load_article_task(article)
+        claims = extract_claims_task(art, max_claims)
+        results = verify_claims_task(claims, list(providers), db, quiet, list(urls), before)
+        store_article_task(db, run_id, art, results)
+    except BaseException as exc:
+        _fail(db, run_id, exc)
+        raise
+    return result_rows(results, art)
 
 
 @flow(name="check-claim", log_prints=False)
@@ -116,18 +130,14 @@ def check_claim_flow(
     """Verify one claim (`text`) or many (`claims`) typed in by hand, models loaded once."""
     texts = ([text] if text else []) + list(claims or [])
     claim_records = claims_from_texts(texts)
-    rt = get_runtime()
+    if not claim_records:
+        raise InputError("no claim given (pass text or claims)")
     run_id = _run_id()
-    con = connect(db)
+    _begin(db, run_id, "check-claim", providers, {"claims": len(claim_records), "urls": list(urls), "before": before})
     try:
-        start_run(con, run_info(run_id, "check-claim", rt, providers, {"claims": len(claim_records), "urls": list(urls), "before": before}))
-        try:
-            results = verify_claims_task(claim_records, list(providers), con, quiet, list(urls), before)
-            store_claims_task(con, run_id, results)
-        except BaseException as exc:
-            finish_run(con, run_id, error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
-            raise
-        finish_run(con, run_id)
-        return result_rows(results)
-    finally:
-        con.close()
+        results = verify_claims_task(claim_records, list(providers), db, quiet, list(urls), before)
+        store_claims_task(db, run_id, results)
+    except BaseException as exc:
+        _fail(db, run_id, exc)
+        raise
+    return result_rows(results)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import re
 import time
+from contextlib import contextmanager
 from importlib import resources
+from typing import Iterator
 from pathlib import Path
 
 import duckdb
@@ -17,6 +19,7 @@ __all__ = [
     "fts_extension_path",
     "load_fts",
     "migrate",
+    "opened",
     "query_sql",
     "rebuild_fts",
 ]
@@ -47,19 +50,25 @@ def fts_extension_path() -> Path:
     return found[0]
 
 
-def connect(path: str | Path, *, read_only: bool = False, lock_timeout: float = 30.0) -> duckdb.DuckDBPyConnection:
-    """Open (and for writers, migrate) the warehouse at `path`.
+def connect(
+    path: str | Path, *, read_only: bool = False, analyst: bool = False, lock_timeout: float = 60.0
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse at `path`: a writer (migrated), a pipeline reader, or an analyst reader.
 
-    DuckDB lets one process hold a file; while another holds it we retry for `lock_timeout`
-    seconds before giving up with a one-line error.
+    DuckDB lets one writing process hold a file, or any number of reading processes. The pipeline
+    holds the write lock only for its short store transactions and reads through read-only
+    connections otherwise, so analysts can query while a batch runs; whoever finds the file
+    locked retries for up to `lock_timeout` seconds, then gives up with a one-line error.
+    Analyst connections (`analyst=True`) also have external access off and the configuration locked.
     """
+    read_only = read_only or analyst
     path = Path(path)
     if read_only and not path.exists():
         raise WarehouseError(f"no such database: {path}")
     if path.exists() and path.is_dir():
         raise WarehouseError(f"is a directory, not a database file: {path}")
     config = dict(_SAFE_CONFIG)
-    if read_only:
+    if analyst:
         config["enable_external_access"] = False
     deadline = time.monotonic() + lock_timeout
     delay = 0.05
@@ -74,13 +83,26 @@ def connect(path: str | Path, *, read_only: bool = False, lock_timeout: float = 
             delay = min(delay * 2, 1.0)
         except duckdb.Error as exc:
             raise WarehouseError(f"cannot open database ({_first_line(exc)}): {path}") from exc
+    if analyst:
+        con.execute("SET lock_configuration = true")
+        return con
+    load_fts(con)
     if not read_only:
-        load_fts(con)
         migrate(con)
         from warehouse.credibility import load_credibility
 
         load_credibility(con)
     return con
+
+
+@contextmanager
+def opened(path: str | Path, **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
+    """`connect(path, **kwargs)`, closed on exit: hold the file only as long as needed."""
+    con = connect(path, **kwargs)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -62,7 +62,7 @@ def test_bm25_and_vector_search(db):
 
 def test_read_only_connection_refuses_writes_and_files(db_path):
     connect(db_path).close()
-    ro = connect(db_path, read_only=True)
+    ro = connect(db_path, analyst=True)
     with pytest.raises(duckdb.Error):
         ro.execute("INSERT INTO runs (run_id, flow_name, started_at, status, code_version) VALUES ('x','f',now(),'s','v')")
     with pytest.raises(duckdb.Error):
