@@ -78,6 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("paths", nargs="+", metavar="PATH")
     _add_db(pa)
 
+    p = sub.add_parser("serve", help="serve the Prefect deployments: scheduled batch, manual checks, re-checks")
+    p.add_argument("--feed", action="append", dest="feeds", default=[], metavar="URL", help="RSS/Atom feed, repeatable")
+    p.add_argument("--url-list", action="append", dest="url_lists", default=[], metavar="FILE_OR_URL",
+                   help="file or URL with one article URL per line, repeatable")
+    p.add_argument("--cron", default="0 * * * *", help="batch schedule (default: hourly)")
+    p.add_argument("--recheck-cron", default="30 3 * * *", help="re-check schedule (default: daily 03:30)")
+    p.add_argument("--recheck-days", type=float, default=7.0, help="re-check claims whose verdict is older than this")
+    p.add_argument("--max-articles", type=int, default=50, help="articles per batch run at most")
+    p.add_argument("--provider", action="append", dest="providers", metavar="NAME", help="source provider, repeatable")
+    _add_db(p)
+
     p = sub.add_parser("train", help="train one of FactLedger's own models from ../shared/data")
     train_sub = p.add_subparsers(dest="train_command", required=True, metavar="MODEL")
     for name, helptext in TRAINERS.items():
@@ -227,6 +238,17 @@ def cmd_sql(args) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args) -> int:
+    import flows
+    from flows.serve import serve_deployments
+
+    flows.set_runtime(None)
+    serve_deployments(args.db or default_db_path(), feeds=args.feeds, url_lists=args.url_lists,
+                      providers=args.providers or ["corpus"], cron=args.cron, recheck_cron=args.recheck_cron,
+                      recheck_days=args.recheck_days, max_articles=args.max_articles)
+    return EXIT_OK
+
+
 def cmd_train(args) -> int:
     import importlib
 
@@ -235,7 +257,7 @@ def cmd_train(args) -> int:
 
 
 COMMANDS = {"check": cmd_check, "check-claim": cmd_check_claim, "corpus": cmd_corpus_add, "sql": cmd_sql,
-            "train": cmd_train}
+            "train": cmd_train, "serve": cmd_serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

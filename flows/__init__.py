@@ -4,6 +4,7 @@ from flows._env import configure
 
 configure()
 
+from flows.batch import batch_flow, recheck_flow  # noqa: E402
 from flows.check import check_article_flow, check_claim_flow, set_runtime  # noqa: E402
 
-__all__ = ["check_article_flow", "check_claim_flow", "set_runtime"]
+__all__ = ["batch_flow", "check_article_flow", "check_claim_flow", "recheck_flow", "set_runtime"]

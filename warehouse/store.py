@@ -173,3 +173,14 @@ def store_sources(
         _insert_passages(con, run_id, passages)
 
     _in_transaction(con, f"{len(sources)} sources", write)
+
+
+def record_batch_item(
+    con: duckdb.DuckDBPyConnection, run_id: str, url: str, origin: str | None, status: str,
+    reason: str | None = None, article_id: str | None = None, child_run_id: str | None = None,
+) -> None:
+    """What a batch did with one candidate article (checked, seen_before, duplicate_content, failed)."""
+    con.execute(
+        "INSERT OR REPLACE INTO batch_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, url, origin, status, reason, article_id, child_run_id, datetime.now(UTC)],
+    )

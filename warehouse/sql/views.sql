@@ -61,3 +61,69 @@ FROM verdicts v
 JOIN claims c ON c.claim_id = v.claim_id
 LEFT JOIN articles a ON a.article_id = c.article_id
 QUALIFY row_number() OVER (PARTITION BY v.claim_id ORDER BY v.checked_at DESC, v.run_id DESC) = 1;
+
+-- Every verdict ever given to each claim, oldest first: re-checks add rows, never overwrite.
+CREATE OR REPLACE VIEW verdict_history AS
+SELECT c.claim_id, c.text AS claim_text, a.ref AS article_ref, v.checked_at, v.run_id, r.flow_name,
+       v.label, v.confidence,
+       lag(v.label) OVER (PARTITION BY v.claim_id ORDER BY v.checked_at, v.run_id) AS previous_label,
+       v.label IS DISTINCT FROM lag(v.label) OVER (PARTITION BY v.claim_id ORDER BY v.checked_at, v.run_id)
+           AND lag(v.label) OVER (PARTITION BY v.claim_id ORDER BY v.checked_at, v.run_id) IS NOT NULL AS label_changed
+FROM verdicts v
+JOIN claims c ON c.claim_id = v.claim_id
+LEFT JOIN articles a ON a.article_id = c.article_id
+LEFT JOIN runs r ON r.run_id = v.run_id;
+
+-- The verdict each claim had at a moment: SELECT * FROM verdicts_as_of(TIMESTAMP '2026-03-03 23:59:59').
+CREATE OR REPLACE MACRO verdicts_as_of(ts) AS TABLE
+SELECT c.claim_id, c.text AS claim_text, a.ref AS article_ref, v.label, v.confidence, v.run_id, v.checked_at
+FROM verdicts v
+JOIN claims c ON c.claim_id = v.claim_id
+LEFT JOIN articles a ON a.article_id = c.article_id
+WHERE v.checked_at <= ts
+QUALIFY row_number() OVER (PARTITION BY v.claim_id ORDER BY v.checked_at DESC, v.run_id DESC) = 1;
+
+-- Claims found in each article, with their latest verdicts.
+CREATE OR REPLACE VIEW claims_per_article AS
+SELECT a.article_id, a.ref AS article_ref, a.title, a.published, count(DISTINCT c.claim_id) AS claims,
+       count(DISTINCT c.claim_id) FILTER (WHERE lv.label = 'supported') AS supported,
+       count(DISTINCT c.claim_id) FILTER (WHERE lv.label = 'refuted') AS refuted,
+       count(DISTINCT c.claim_id) FILTER (WHERE lv.label = 'conflicting') AS conflicting,
+       count(DISTINCT c.claim_id) FILTER (WHERE lv.label = 'not_enough_evidence') AS not_enough_evidence
+FROM articles a
+LEFT JOIN claims c ON c.article_id = a.article_id
+LEFT JOIN latest_verdicts lv ON lv.claim_id = c.claim_id
+GROUP BY ALL;
+
+-- Sources grouped by domain, with the credibility category and fetch outcomes.
+CREATE OR REPLACE VIEW sources_by_domain AS
+SELECT domain, any_value(credibility) AS credibility, count(*) AS fetches,
+       count(*) FILTER (WHERE fetch_status = 'ok') AS ok, count(*) FILTER (WHERE fetch_status <> 'ok') AS failed,
+       count(DISTINCT url) AS urls, max(fetched_at) AS last_fetched_at
+FROM source_domains
+GROUP BY domain;
+
+-- A URL fetched more than once: did its content change, or is it gone?
+CREATE OR REPLACE VIEW source_changes AS
+SELECT url, fetched_at, fetch_status, status_reason, raw_sha256, text_sha256,
+       lag(text_sha256) OVER w AS previous_text_sha256,
+       CASE WHEN fetch_status <> 'ok' AND lag(fetch_status) OVER w = 'ok' THEN 'gone'
+            WHEN lag(text_sha256) OVER w IS NOT NULL AND text_sha256 IS DISTINCT FROM lag(text_sha256) OVER w THEN 'changed'
+            WHEN lag(text_sha256) OVER w IS NULL THEN 'first_seen'
+            ELSE 'unchanged' END AS change
+FROM sources
+WHERE provider <> 'corpus'
+WINDOW w AS (PARTITION BY url ORDER BY fetched_at);
+
+-- One line per run: what it was, how it ended, how many verdicts of each kind.
+CREATE OR REPLACE VIEW run_summary AS
+SELECT r.run_id, r.flow_name, r.started_at, r.finished_at, r.status, r.error,
+       date_diff('millisecond', r.started_at, r.finished_at) / 1000.0 AS seconds,
+       count(v.claim_id) AS verdicts,
+       count(v.claim_id) FILTER (WHERE v.label = 'supported') AS supported,
+       count(v.claim_id) FILTER (WHERE v.label = 'refuted') AS refuted,
+       count(v.claim_id) FILTER (WHERE v.label = 'conflicting') AS conflicting,
+       count(v.claim_id) FILTER (WHERE v.label = 'not_enough_evidence') AS not_enough_evidence,
+       r.embedder_name, r.stance_model, r.stance_revision, r.checkworthy_model
+FROM runs r LEFT JOIN verdicts v ON v.run_id = r.run_id
+GROUP BY ALL;

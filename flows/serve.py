@@ -1,0 +1,57 @@
+"""`factledger serve`: the deployments a newsroom runs on a long-lived Prefect server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from prefect import serve
+from prefect.deployments.runner import EntrypointType
+
+from flows.batch import batch_flow, recheck_flow
+from flows.check import check_article_flow, check_claim_flow
+
+__all__ = ["build_deployments", "serve_deployments"]
+
+
+def build_deployments(
+    db: str | Path,
+    *,
+    feeds: Sequence[str] = (),
+    url_lists: Sequence[str] = (),
+    providers: Sequence[str] = ("corpus",),
+    cron: str | None = "0 * * * *",
+    recheck_cron: str | None = "30 3 * * *",
+    recheck_days: float = 7.0,
+    max_articles: int = 50,
+):
+    """batch/scheduled (feeds and URL lists on a cron), check-claim/manual, check-article/manual,
+    recheck/scheduled. Runs of each deployment take turns (concurrency limit 1): one DuckDB writer."""
+    db = str(Path(db).resolve())
+    common = dict(entrypoint_type=EntrypointType.MODULE_PATH, concurrency_limit=1)
+    return [
+        batch_flow.to_deployment(
+            name="scheduled", cron=cron, description="New articles from feeds and URL lists",
+            parameters={"feeds": list(feeds), "url_lists": list(url_lists), "db": db, "providers": list(providers),
+                        "max_articles": max_articles},
+            tags=["factledger", "batch"], **common,
+        ),
+        check_claim_flow.to_deployment(
+            name="manual", description="Check one claim typed by an editor (--param text=...)",
+            parameters={"db": db, "providers": list(providers)}, tags=["factledger", "manual"], **common,
+        ),
+        check_article_flow.to_deployment(
+            name="manual", description="Check one article by path or URL (--param article=...)",
+            parameters={"db": db, "providers": list(providers)}, tags=["factledger", "manual"], **common,
+        ),
+        recheck_flow.to_deployment(
+            name="scheduled", cron=recheck_cron, description=f"Re-check claims older than {recheck_days} days",
+            parameters={"db": db, "older_than_days": recheck_days, "providers": list(providers)},
+            tags=["factledger", "recheck"], **common,
+        ),
+    ]
+
+
+def serve_deployments(db: str | Path, **kwargs) -> None:
+    """Register the deployments with the Prefect API and run their flow runs until stopped (SIGTERM)."""
+    serve(*build_deployments(db, **kwargs), print_starting_message=True)

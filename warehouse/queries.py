@@ -1,0 +1,42 @@
+"""Reads the flows need: which articles are new, which claims are due for a re-check."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Sequence
+
+import duckdb
+
+from factledger.records import Claim
+
+__all__ = ["claims_due_for_recheck", "known_article_refs", "known_text_hashes"]
+
+
+def known_article_refs(con: duckdb.DuckDBPyConnection, refs: Sequence[str]) -> set[str]:
+    if not refs:
+        return set()
+    rows = con.execute(
+        "SELECT DISTINCT ref FROM articles WHERE ref IN (SELECT unnest(?::VARCHAR[])) "
+        "UNION SELECT DISTINCT url FROM articles WHERE url IN (SELECT unnest(?::VARCHAR[]))",
+        [list(refs), list(refs)],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def known_text_hashes(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT DISTINCT text_sha256 FROM articles").fetchall()}
+
+
+def claims_due_for_recheck(con: duckdb.DuckDBPyConnection, older_than_days: float, limit: int) -> list[Claim]:
+    """Claims whose latest verdict is older than `older_than_days`, oldest first."""
+    cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
+    rows = con.execute(
+        """SELECT c.text, c.span_start, c.span_end, c.checkworthiness, c.article_id, c.sentence_text, c.claim_rank
+           FROM latest_verdicts lv JOIN claims c USING (claim_id)
+           WHERE lv.checked_at < ?
+           ORDER BY lv.checked_at
+           LIMIT ?""",
+        [cutoff, limit],
+    ).fetchall()
+    return [Claim(text=t, start=s, end=e, score=sc, article_id=a, sentence_text=st, rank=rk)
+            for t, s, e, sc, a, st, rk in rows]
