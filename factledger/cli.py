@@ -78,6 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("paths", nargs="+", metavar="PATH")
     _add_db(pa)
 
+    p = sub.add_parser("export", help="export a view or table (CSV, Parquet, JSON Lines) or draft ClaimReview JSON-LD")
+    p.add_argument("--format", choices=("csv", "parquet", "jsonl", "claimreview"), default="csv")
+    p.add_argument("--view", default="verdict_evidence", help="view or table to export (default: verdict_evidence)")
+    p.add_argument("--out", required=True, metavar="PATH", help="output file")
+    p.add_argument("--article", default=None, help="claimreview: only this article (ref, URL or id)")
+    p.add_argument("--publisher", default="FactLedger (draft)", help="claimreview: the reviewing organisation")
+    p.add_argument("--review-base-url", default="https://factcheck.example.org/reviews/",
+                   help="claimreview: where the published reviews will live")
+    _add_db(p)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report of one checked article")
+    p.add_argument("article", help="the article's path, URL or id as stored")
+    p.add_argument("--out", required=True, metavar="PATH", help="output .html file")
+    _add_db(p)
+
     p = sub.add_parser("serve", help="serve the Prefect deployments: scheduled batch, manual checks, re-checks")
     p.add_argument("--feed", action="append", dest="feeds", default=[], metavar="URL", help="RSS/Atom feed, repeatable")
     p.add_argument("--url-list", action="append", dest="url_lists", default=[], metavar="FILE_OR_URL",
@@ -238,6 +253,45 @@ def cmd_sql(args) -> int:
     return EXIT_OK
 
 
+def cmd_export(args) -> int:
+    from warehouse.db import opened
+    from warehouse.export import export_table, write_claimreview
+
+    with opened(args.db or default_db_path(), read_only=True) as con:
+        if args.format == "claimreview":
+            n = write_claimreview(con, args.out, publisher=args.publisher, review_base_url=args.review_base_url,
+                                  article=_article_key(args.article))
+        else:
+            n = export_table(con, args.view, args.format, args.out)
+    print(f"{n} rows written to {args.out}")
+    return EXIT_OK
+
+
+def _article_key(value: str | None) -> str | None:
+    """Stored refs of files are absolute paths: accept the path as typed."""
+    from pathlib import Path
+
+    if value and "://" not in value and Path(value).exists():
+        return str(Path(value).resolve())
+    return value
+
+
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    from warehouse.db import opened
+    from warehouse.report import article_report
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise InputError(f"is a directory, not an output file: {out}")
+    with opened(args.db or default_db_path(), read_only=True) as con:
+        html = article_report(con, _article_key(args.article))
+    out.write_text(html, encoding="utf-8")
+    print(f"report written to {out}")
+    return EXIT_OK
+
+
 def cmd_serve(args) -> int:
     import flows
     from flows.serve import serve_deployments
@@ -257,7 +311,7 @@ def cmd_train(args) -> int:
 
 
 COMMANDS = {"check": cmd_check, "check-claim": cmd_check_claim, "corpus": cmd_corpus_add, "sql": cmd_sql,
-            "train": cmd_train, "serve": cmd_serve}
+            "train": cmd_train, "serve": cmd_serve, "export": cmd_export, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

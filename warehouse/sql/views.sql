@@ -15,6 +15,8 @@ SELECT s.*, d.domain,
 FROM sources s,
      LATERAL (SELECT regexp_replace(lower(regexp_extract(s.url, '^[a-z]+://([^/:?#]+)', 1)), '^www\.', '') AS domain) d;
 
+-- One row per verdict and piece of evidence: the claim, the verdict, the passage, its source and hash.
+-- The columns of this view are a contract: queries written against it keep working.
 CREATE OR REPLACE VIEW verdict_evidence AS
 SELECT
     v.run_id,

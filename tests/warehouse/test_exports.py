@@ -1,0 +1,103 @@
+"""Exports, ClaimReview drafts and the HTML report, from a warehouse filled by the real pipeline code."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import duckdb
+import pytest
+
+from extractors.articles import load_article
+from extractors.checkworthy import RuleScorer
+from extractors.claims import extract_claims
+from factledger.cli import main
+from factledger.corpus import ingest
+from factledger.settings import Thresholds
+from tests.conftest import EXAMPLES
+from verifiers.pipeline import Verifier
+from verifiers.providers import CorpusProvider
+from verifiers.stance import ConflictRuleStance
+from warehouse.db import connect
+from warehouse.store import RunInfo, finish_run, start_run, store_article_results
+
+
+@pytest.fixture(scope="module")
+def checked_db(tmp_path_factory, splitter, embedder):
+    path = tmp_path_factory.mktemp("exports") / "x.duckdb"
+    con = connect(path)
+    ingest(con, "corpus", [EXAMPLES / "corpus"], splitter, embedder)
+    run_id = str(uuid.uuid4())
+    start_run(con, RunInfo(run_id, "check-article", "test", embedder.name, "1", "rules", "v1", "rules", "sm", ("corpus",)))
+    art = load_article(str(EXAMPLES / "sample_article.md"))
+    claims = extract_claims(art, splitter, RuleScorer(), min_score=Thresholds().checkworthy_min_score)
+    t = Thresholds(support_min_similarity=0.3, topical_min_similarity=0.2)
+    results = Verifier([CorpusProvider(con)], embedder, ConflictRuleStance(splitter.nlp), t).check(claims)
+    store_article_results(con, run_id, art, results)
+    finish_run(con, run_id)
+    con.close()
+    return path, art
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_export_formats(checked_db, tmp_path, fmt, capsys):
+    db, _ = checked_db
+    out = tmp_path / f"ve.{fmt}"
+    assert main(["export", "--format", fmt, "--view", "verdict_evidence", "--out", str(out), "--db", str(db)]) == 0
+    reader = {"csv": "read_csv", "parquet": "read_parquet", "jsonl": "read_json"}[fmt]
+    con = duckdb.connect()
+    n = con.execute(f"SELECT count(*) FROM {reader}('{out}')").fetchone()[0]
+    cols = [d[0] for d in con.execute(f"SELECT * FROM {reader}('{out}') LIMIT 1").description]
+    assert n > 0 and cols[:4] == ["run_id", "article_ref", "claim_id", "claim_text"]
+    assert f"{n} rows written" in capsys.readouterr().out
+
+
+def test_export_refuses_unknown_view(checked_db, tmp_path, capsys):
+    db, _ = checked_db
+    assert main(["export", "--view", "pg_shadow; DROP TABLE runs", "--out", str(tmp_path / "x.csv"), "--db", str(db)]) == 1
+    assert "cannot export" in capsys.readouterr().err
+
+
+REQUIRED = ["@context", "@type", "url", "claimReviewed", "itemReviewed", "author", "reviewRating", "datePublished"]
+
+
+def test_claimreview_drafts_have_the_required_fields(checked_db, tmp_path):
+    db, art = checked_db
+    out = tmp_path / "cr.json"
+    assert main(["export", "--format", "claimreview", "--out", str(out), "--db", str(db),
+                 "--article", str(EXAMPLES / "sample_article.md"), "--publisher", "Example Desk"]) == 0
+    drafts = json.loads(out.read_text())
+    assert drafts
+    for d in drafts:
+        assert all(d.get(k) for k in REQUIRED), d
+        assert d["@context"] == "https://schema.org" and d["@type"] == "ClaimReview"
+        assert d["creativeWorkStatus"] == "Draft"
+        item = d["itemReviewed"]
+        assert item["@type"] == "Claim" and item["author"]["name"] and item["datePublished"]
+        rating = d["reviewRating"]
+        assert rating["@type"] == "Rating" and rating["alternateName"] in {"True", "False", "Mixed", "Unproven"}
+        assert rating["worstRating"] <= rating["ratingValue"] <= rating["bestRating"]
+        assert d["url"].startswith("https://") and d["author"]["name"] == "Example Desk"
+
+
+def test_html_report_highlights_claims_and_cites_passages(checked_db, tmp_path):
+    db, art = checked_db
+    out = tmp_path / "report.html"
+    assert main(["report", str(EXAMPLES / "sample_article.md"), "--out", str(out), "--db", str(db)]) == 0
+    html = out.read_text()
+    con = connect(db, analyst=True)
+    claims = con.execute("SELECT claim_id, label FROM latest_verdicts").fetchall()
+    shas = [r[0] for r in con.execute("SELECT passage_sha256 FROM verdict_evidence").fetchall()]
+    con.close()
+    assert html.startswith("<!doctype html>") and "<script" not in html
+    for cid, label in claims:
+        assert f'id="c-{cid}"' in html and f'href="#c-{cid}"' in html
+    assert all(sha in html for sha in shas)
+    assert "https://example.org/encyclopedia/eiffel-tower" in html
+    assert "Scroll to top" in html  # the article text is all there, furniture unhighlighted
+
+
+def test_report_for_unknown_article(checked_db, tmp_path, capsys):
+    db, _ = checked_db
+    assert main(["report", "https://nowhere.example/a", "--out", str(tmp_path / "r.html"), "--db", str(db)]) == 1
+    assert "no stored article" in capsys.readouterr().err

@@ -1,0 +1,86 @@
+"""Exports for analysts and editors: CSV, Parquet, JSON Lines, and draft ClaimReview JSON-LD."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from factledger.errors import InputError
+
+__all__ = ["EXPORTABLE", "RATING", "claimreview_drafts", "export_table"]
+
+EXPORTABLE = ("verdict_evidence", "verdict_provenance", "latest_verdicts", "verdict_history", "claims_per_article",
+              "sources_by_domain", "source_changes", "run_summary", "fact_checks", "batch_items", "runs",
+              "articles", "claims", "sources", "verdicts", "evidence")
+_FORMATS = {"csv": "(FORMAT csv, HEADER true)", "parquet": "(FORMAT parquet)", "jsonl": "(FORMAT json)"}
+
+# schema.org Rating for each verdict: value on 1..5 and the words a reader sees (alternateName).
+RATING = {
+    "supported": (5, "True"),
+    "refuted": (1, "False"),
+    "conflicting": (3, "Mixed"),
+    "not_enough_evidence": (3, "Unproven"),
+}
+
+
+def export_table(con: duckdb.DuckDBPyConnection, name: str, fmt: str, out: str | Path) -> int:
+    """Write view or table `name` to `out` in `fmt`; return the row count."""
+    if name not in EXPORTABLE:
+        raise InputError(f"cannot export {name!r} (choose from {', '.join(EXPORTABLE)})")
+    if fmt not in _FORMATS:
+        raise InputError(f"unknown export format {fmt!r} (csv, parquet, jsonl, claimreview)")
+    out = Path(out)
+    if out.is_dir():
+        raise InputError(f"is a directory, not an output file: {out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = str(out).replace("'", "''")
+    con.execute(f"COPY (SELECT * FROM {name}) TO '{path}' {_FORMATS[fmt]}")
+    return con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+
+
+def claimreview_drafts(con: duckdb.DuckDBPyConnection, *, publisher: str, review_base_url: str,
+                       article: str | None = None) -> list[dict]:
+    """One draft schema.org ClaimReview per claim's latest verdict, for a human to sign off."""
+    rows = con.execute(
+        """SELECT lv.claim_id, lv.claim_text, lv.label, lv.confidence, lv.checked_at,
+                  a.ref, a.url, a.title, a.published, a.fetched_at
+           FROM latest_verdicts lv JOIN claims c USING (claim_id) LEFT JOIN articles a ON a.article_id = c.article_id
+           WHERE ? IS NULL OR a.ref = ? OR a.article_id = ?
+           ORDER BY a.ref, c.claim_rank""",
+        [article, article, article],
+    ).fetchall()
+    drafts = []
+    for claim_id, text, label, conf, checked_at, ref, url, title, published, fetched_at in rows:
+        value, words = RATING[label]
+        appearance = url or ref
+        item = {
+            "@type": "Claim",
+            "author": {"@type": "Organization", "name": title or "Unknown author (set before publishing)"},
+            "datePublished": (published or (fetched_at.date().isoformat() if fetched_at else None)
+                              or checked_at.date().isoformat()),
+        }
+        if appearance:
+            item["appearance"] = [{"@type": "CreativeWork", "url": appearance}]
+        drafts.append({
+            "@context": "https://schema.org",
+            "@type": "ClaimReview",
+            "url": review_base_url.rstrip("/") + "/" + claim_id,
+            "claimReviewed": text,
+            "itemReviewed": item,
+            "author": {"@type": "Organization", "name": publisher},
+            "reviewRating": {"@type": "Rating", "ratingValue": value, "bestRating": 5, "worstRating": 1,
+                             "alternateName": words},
+            "datePublished": datetime.now(UTC).date().isoformat(),
+            "creativeWorkStatus": "Draft",
+            "description": f"DRAFT for human sign-off: FactLedger verdict {label} (confidence {conf:.2f}).",
+        })
+    return drafts
+
+
+def write_claimreview(con, out: str | Path, **kwargs) -> int:
+    drafts = claimreview_drafts(con, **kwargs)
+    Path(out).write_text(json.dumps(drafts, indent=2, ensure_ascii=False), encoding="utf-8")
+    return len(drafts)
