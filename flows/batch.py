@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Sequence
 
 from prefect import flow, task
-from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from extractors.articles import load_article
@@ -15,6 +14,7 @@ from extractors.feeds import fetch_feed
 from factledger.errors import FactLedgerError, FetchError, InputError
 from factledger.net import TEXT_TYPES
 from flows.check import (
+    _artifact,
     _begin,
     _fail,
     _run_id,
@@ -140,13 +140,6 @@ def _reason(state) -> str:
     except BaseException as exc:  # the sub-run's own exception
         return _short(exc)
     return state.name
-
-
-def _artifact(key: str, rows: list[dict], description: str) -> None:
-    try:
-        create_table_artifact(key=key, table=rows or [{"note": "nothing to do"}], description=description)
-    except Exception as exc:  # an artifact is a courtesy; the data is in DuckDB
-        log.warning("could not publish artifact %s: %s", key, exc)
 
 
 @flow(name="recheck", log_prints=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Sequence
 
@@ -19,6 +20,7 @@ from warehouse.store import finish_run, start_run, store_article_results, store_
 
 __all__ = ["check_article_flow", "check_claim_flow", "set_runtime"]
 
+log = logging.getLogger(__name__)
 _RUNTIME: Runtime | None = None
 
 
@@ -75,6 +77,21 @@ def store_claims_task(db: str, run_id: str, results: list[ClaimResult]) -> None:
         finish_run(con, run_id)
 
 
+def _artifact(key: str, rows: list[dict], description: str) -> None:
+    """A summary table in the Prefect UI. A courtesy: the record of truth is DuckDB."""
+    from prefect.artifacts import create_table_artifact
+
+    try:
+        create_table_artifact(key=key, table=rows or [{"note": "nothing to report"}], description=description)
+    except Exception as exc:
+        log.warning("could not publish artifact %s: %s", key, exc)
+
+
+def _summary(rows: list[dict]) -> list[dict]:
+    return [{"rank": r["rank"], "label": r["label"], "confidence": r["confidence"], "claim": r["claim"][:160],
+             "source": r["source_url"] or ""} for r in rows]
+
+
 def _run_id() -> str:
     return str(flow_run.get_id())
 
@@ -114,7 +131,9 @@ def check_article_flow(
     except BaseException as exc:
         _fail(db, run_id, exc)
         raise
-    return result_rows(results, art)
+    rows = result_rows(results, art)
+    _artifact("article-verdicts", _summary(rows), f"Verdicts for {article}")
+    return rows
 
 
 @flow(name="check-claim", log_prints=False)
@@ -140,4 +159,6 @@ def check_claim_flow(
     except BaseException as exc:
         _fail(db, run_id, exc)
         raise
-    return result_rows(results)
+    rows = result_rows(results)
+    _artifact("claim-verdicts", _summary(rows), f"Verdicts for {len(rows)} claims checked by hand")
+    return rows

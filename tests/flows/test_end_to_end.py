@@ -97,3 +97,17 @@ def test_perturbed_year_is_not_supported(e2e):
     assert bad["label"] != "supported"
     stored = q(db, "SELECT label FROM latest_verdicts WHERE claim_text LIKE '%3 July 2021.'")
     assert stored == [(bad["label"],)]
+
+
+def test_runs_publish_a_summary_artifact(e2e):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    import asyncio
+
+    async def fetch():
+        async with get_client() as client:
+            return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["article-verdicts"])))
+
+    arts = asyncio.run(fetch())
+    assert arts and arts[0].type == "table"
