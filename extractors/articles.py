@@ -111,6 +111,21 @@ def load_article(ref: str, fetcher: Fetcher | None = None) -> Article:
     return _load_file(ref)
 
 
+_EN_STOP = frozenset("the of and to in a is that for on was with as by it at from his be are this an have has "
+                     "which or were not but had their its they been also who will after more than".split())
+
+
+def check_english(text: str, ref: str, *, min_ratio: float = 0.12) -> None:
+    """Refuse text that is not English: the claim and stance models are English-only."""
+    words = re.findall(r"[^\W\d_]+", text.lower())[:5000]
+    if len(words) < 20:
+        return  # too short to tell
+    ratio = sum(1 for w in words if w in _EN_STOP) / len(words)
+    if ratio < min_ratio:
+        raise InputError(f"article does not look like English (English function-word ratio {ratio:.2f}); "
+                         f"only English is supported: {ref}")
+
+
 def _load_file(ref: str) -> Article:
     path = Path(ref)
     if not path.exists():
@@ -135,6 +150,7 @@ def _load_file(ref: str) -> Article:
         title, published, extractor = _first_line_title(text), None, "plain"
     if not text.strip():
         raise ExtractionError(f"no article text found: {ref}")
+    check_english(text, ref)
     return Article(
         ref=str(path.resolve()),
         text=text,
@@ -164,6 +180,7 @@ def _load_url(url: str, fetcher: Fetcher) -> Article:
         extractor = "plain"
     if not text.strip():
         raise ExtractionError(f"no article text found: {url}")
+    check_english(text, url)
     return Article(
         ref=url,
         text=text,

@@ -173,6 +173,10 @@ def _runtime(args):
 
 
 def cmd_check(args) -> int:
+    if "://" not in args.article:  # a local file: refuse bad input at once, before Prefect starts
+        from extractors.articles import load_article
+
+        load_article(args.article)
     import flows
 
     flows.set_runtime(_runtime(args))
@@ -226,20 +230,11 @@ def cmd_corpus_add(args) -> int:
 
 
 def cmd_sql(args) -> int:
-    import duckdb
+    from warehouse.analyst import run_query
+    from warehouse.db import opened
 
-    from warehouse.db import connect
-
-    con = connect(args.db or default_db_path(), analyst=True)
-    try:
-        try:
-            cur = con.execute(args.query)
-        except duckdb.Error as exc:
-            raise InputError(f"query failed: {str(exc).strip().splitlines()[0]}") from exc
-        columns = [d[0] for d in cur.description] if cur.description else []
-        rows = cur.fetchall() if columns else []
-    finally:
-        con.close()
+    with opened(args.db or default_db_path(), analyst=True) as con:
+        columns, rows = run_query(con, args.query)
     if args.format == "json":
         print(json.dumps([dict(zip(columns, r)) for r in rows], ensure_ascii=False, default=_jsonable))
     elif args.format == "csv":

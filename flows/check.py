@@ -121,10 +121,10 @@ def check_article_flow(
     The write lock is taken only to record the run and to store the article (one transaction).
     """
     run_id = _run_id()
+    art = load_article_task(article)  # bad input fails here, before the warehouse is touched
     _begin(db, run_id, "check-article", providers,
            {"article": article, "max_claims": max_claims, "urls": list(urls), "before": before})
     try:
-        art = load_article_task(article)
         claims = extract_claims_task(art, max_claims)
         results = verify_claims_task(claims, list(providers), db, quiet, list(urls), before)
         store_article_task(db, run_id, art, results)
