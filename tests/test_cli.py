@@ -42,7 +42,7 @@ def test_sql_is_read_only(tmp_path, capsys):
     capsys.readouterr()
     assert main(["sql", "DELETE FROM passages", "--db", str(db)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("Error: query failed") and err.count("\n") == 1
+    assert err.startswith("Error: only read queries") and err.count("\n") == 1
     assert main(["sql", "SELECT count(*) AS n FROM passages", "--db", str(db), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["n"] > 0
 
