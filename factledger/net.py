@@ -30,6 +30,7 @@ import socket
 import sqlite3
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,6 +132,21 @@ def check_address(ip: str, *, allow_loopback: bool = False) -> str | None:
     return None
 
 
+def _decoded(raw_chunks, decoder, cap: int):
+    """Decompress as the bytes arrive, never more than `cap` + one chunk at a time (gzip bombs)."""
+    for raw in raw_chunks:
+        try:
+            out = decoder.decompress(raw, cap + 1)
+            while True:
+                if out:
+                    yield out
+                if not decoder.unconsumed_tail:
+                    break
+                out = decoder.decompress(decoder.unconsumed_tail, cap + 1)
+        except zlib.error as exc:
+            raise requests.exceptions.ContentDecodingError(str(exc)) from exc
+
+
 def _retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
@@ -202,6 +218,7 @@ class Fetcher:
         self,
         *,
         timeout: tuple[float, float] = (5.0, 20.0),
+        max_seconds: float = 60.0,
         max_bytes: int = 10 * 1024 * 1024,
         retries: int = 3,
         backoff: float = 0.5,
@@ -218,6 +235,7 @@ class Fetcher:
         resolver=socket.getaddrinfo,
     ) -> None:
         self.timeout = timeout
+        self.max_seconds = max_seconds  # whole download, against bodies that drip slowly
         self.max_bytes = max_bytes
         self.retries = retries
         self.backoff = backoff
@@ -230,6 +248,7 @@ class Fetcher:
         self.user_agent = user_agent
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = user_agent
+        self.session.headers["Accept-Encoding"] = "gzip, deflate"  # decoded here, with the cap applied
         self.session.trust_env = False  # no proxies or .netrc from the environment: the checks must see the real host
         self.cache = HttpCache(cache_path) if cache_path else None
         self.warc_path = Path(warc_path) if warc_path else None
@@ -344,6 +363,8 @@ class Fetcher:
             with self._robots.lock:
                 self._robots.rules[origin] = cached
         _, rules, failure = cached
+        if failure in ("connection_refused", "connection_error", "dns_error"):
+            raise TransientFetchError(url, failure, "host unreachable (robots.txt)")  # the page would fail alike
         if failure:
             raise PermanentFetchError(url, "robots_unavailable", f"robots.txt failed: {failure}")
         if rules is not None and not rules.can_fetch(url, self.user_agent.split("/")[0]):
@@ -428,25 +449,61 @@ class Fetcher:
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
                 raise PermanentFetchError(url, "too_large", f"{declared} bytes declared", resp.status_code)
             chunks, size = [], 0
+            expired = threading.Event()
+
+            def cut() -> None:  # a body that drips slowly never trips the per-read timeout: cut it
+                expired.set()
+                resp.raw.close() if resp.raw is not None else None
+
+            watchdog = threading.Timer(self.max_seconds, cut)
+            watchdog.daemon = True
+            watchdog.start()
+            encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+            decoder = None
+            if encoding in ("gzip", "x-gzip"):
+                decoder = zlib.decompressobj(wbits=47)  # gzip or zlib header
+            elif encoding == "deflate":
+                decoder = zlib.decompressobj()
             try:
-                for chunk in resp.iter_content(chunk_size=65536):
+                if decoder is None:
+                    pieces = resp.iter_content(chunk_size=16384)
+                else:
+                    pieces = _decoded(resp.raw.stream(16384, decode_content=False), decoder, self.max_bytes)
+                for chunk in pieces:
                     size += len(chunk)
                     if size > self.max_bytes:
                         raise PermanentFetchError(url, "too_large", f"over {self.max_bytes} bytes", resp.status_code)
                     chunks.append(chunk)
-            except requests.exceptions.ContentDecodingError as exc:
-                raise PermanentFetchError(url, "bad_encoding", type(exc).__name__) from exc
-            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
-                raise TransientFetchError(url, "connection_reset", type(exc).__name__) from exc
-            except requests.exceptions.Timeout as exc:
-                raise TransientFetchError(url, "timeout", "while reading the body") from exc
+            except PermanentFetchError:
+                raise
+            except Exception as exc:
+                if expired.is_set():
+                    raise TransientFetchError(url, "too_slow", f"body not complete after {self.max_seconds:.0f}s",
+                                              resp.status_code) from exc
+                if isinstance(exc, requests.exceptions.ContentDecodingError):
+                    raise PermanentFetchError(url, "bad_encoding", type(exc).__name__) from exc
+                if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)):
+                    raise TransientFetchError(url, "connection_reset", type(exc).__name__) from exc
+                if isinstance(exc, requests.exceptions.Timeout):
+                    raise TransientFetchError(url, "timeout", "while reading the body") from exc
+                raise TransientFetchError(url, "read_error", type(exc).__name__) from exc
+            finally:
+                watchdog.cancel()
+            if decoder is not None and not decoder.eof and not expired.is_set():
+                raise PermanentFetchError(url, "bad_encoding", f"truncated {encoding} body", resp.status_code)
+            if expired.is_set():
+                raise TransientFetchError(url, "too_slow", f"body not complete after {self.max_seconds:.0f}s",
+                                          resp.status_code)
+            body = b"".join(chunks)
+            if ctype in HTML_TYPES + TEXT_TYPES and b"\x00" in body[:4096]:
+                raise PermanentFetchError(url, "binary_content", f"binary bytes served as {ctype}", resp.status_code)
             headers_kept = {k: v for k in _HEADERS_OF_INTEREST if (v := resp.headers.get(k))}
             charset = None
             m = re.search(r"charset=([^;\s]+)", ctype_full, re.I)
             if m:
                 charset = m.group(1).strip("\"'")
             result = FetchResult(url=url, final_url=url, status=resp.status_code, content_type=ctype,
-                                 charset=charset, body=b"".join(chunks), fetched_at=fetched_at, headers=headers_kept)
+                                 charset=charset, body=body, fetched_at=fetched_at, headers=headers_kept)
             if self.cache and use_cache:
                 self.cache.put(url, result)
             if self.warc_path:
