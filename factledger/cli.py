@@ -93,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="PATH", help="output .html file")
     _add_db(p)
 
+    p = sub.add_parser("batch", help="check the new articles of feeds and URL lists once, now")
+    p.add_argument("--feed", action="append", dest="feeds", default=[], metavar="URL", help="RSS/Atom feed, repeatable")
+    p.add_argument("--url-list", action="append", dest="url_lists", default=[], metavar="FILE_OR_URL",
+                   help="file or URL with one article URL (or path) per line, repeatable")
+    p.add_argument("--max-articles", type=int, default=50, help="articles per run at most")
+    p.add_argument("--provider", action="append", dest="providers", metavar="NAME", help="source provider, repeatable")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    _add_db(p)
+
     p = sub.add_parser("serve", help="serve the Prefect deployments: scheduled batch, manual checks, re-checks")
     p.add_argument("--feed", action="append", dest="feeds", default=[], metavar="URL", help="RSS/Atom feed, repeatable")
     p.add_argument("--url-list", action="append", dest="url_lists", default=[], metavar="FILE_OR_URL",
@@ -287,6 +296,25 @@ def cmd_report(args) -> int:
     return EXIT_OK
 
 
+def cmd_batch(args) -> int:
+    if not args.feeds and not args.url_lists:
+        raise InputError("nothing to do: give --feed URL or --url-list FILE")
+    import flows
+
+    flows.set_runtime(_runtime_plain())
+    counts = flows.batch_flow(feeds=args.feeds, url_lists=args.url_lists, db=str(args.db or default_db_path()),
+                              providers=args.providers or ["corpus"], max_articles=args.max_articles)
+    print(json.dumps(counts) if args.format == "json" else
+          ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
+    return EXIT_OK if not counts.get("failed") else EXIT_FAILED
+
+
+def _runtime_plain():
+    from factledger.app import Runtime
+
+    return Runtime()
+
+
 def cmd_serve(args) -> int:
     import flows
     from flows.serve import serve_deployments
@@ -306,7 +334,8 @@ def cmd_train(args) -> int:
 
 
 COMMANDS = {"check": cmd_check, "check-claim": cmd_check_claim, "corpus": cmd_corpus_add, "sql": cmd_sql,
-            "train": cmd_train, "serve": cmd_serve, "export": cmd_export, "report": cmd_report}
+            "train": cmd_train, "serve": cmd_serve, "export": cmd_export, "report": cmd_report,
+            "batch": cmd_batch}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

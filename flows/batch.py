@@ -56,9 +56,14 @@ def discover_task(feeds: Sequence[str], url_lists: Sequence[str]) -> list[tuple[
                 found.append((lst, "list-error:no_such_file"))
                 continue
             text = p.read_text(encoding="utf-8", errors="replace")
-        found += [(line.strip(), lst) for line in text.splitlines()
+        found += [(_ref(line.strip()), lst) for line in text.splitlines()
                   if line.strip() and not line.lstrip().startswith("#")]
     return list({url: (url, origin) for url, origin in reversed(found)}.values())[::-1]
+
+
+def _ref(entry: str) -> str:
+    """URLs as they are; local paths made absolute, as articles store them."""
+    return entry if "://" in entry else str(Path(entry).expanduser().resolve())
 
 
 @flow(name="batch", log_prints=False)
