@@ -329,7 +329,10 @@ def cmd_serve(args) -> int:
 def cmd_train(args) -> int:
     import importlib
 
-    module = importlib.import_module(f"factledger.train_{args.train_command}")
+    try:
+        module = importlib.import_module(f"factledger.train_{args.train_command}")
+    except ModuleNotFoundError as exc:
+        raise InputError(f"no trainer for {args.train_command!r} in this build") from exc
     return module.run(list(args.train_args))
 
 

@@ -50,6 +50,8 @@ class PermanentFetchError(FetchError):
 class ExtractionError(FactLedgerError):
     """A page or file was fetched but no usable text came out of it."""
 
+    reason = "empty_text"
+
 
 class WarehouseError(FactLedgerError):
     """The DuckDB warehouse cannot be opened, migrated or written."""
