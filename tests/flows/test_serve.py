@@ -121,6 +121,9 @@ def test_deployments_on_a_real_server(prefect_server, httpserver, tmp_path):
         manual = sql(db, "SELECT label FROM latest_verdicts WHERE claim_text LIKE 'Russia recognised the Taliban%'", env)
         assert manual and manual[0]["label"] in {"supported", "refuted", "not_enough_evidence", "conflicting"}
 
+        run_deployment("check-article/manual", env, f"article={EXAMPLES / 'sample_article.md'}")
+        assert sql(db, "SELECT count(*) AS n FROM articles WHERE ref LIKE '%sample_article.md'", env)[0]["n"] == 1
+
         before = sql(db, "SELECT count(*) AS n FROM verdicts", env)[0]["n"]
         run_deployment("recheck/scheduled", env, "older_than_days=0")
         after = sql(db, "SELECT count(*) AS n FROM verdicts", env)[0]["n"]
@@ -129,6 +132,8 @@ def test_deployments_on_a_real_server(prefect_server, httpserver, tmp_path):
         assert history
         runs = sql(db, "SELECT flow_name, status FROM runs WHERE flow_name <> 'corpus-add'", env)
         assert {r["flow_name"] for r in runs} >= {"batch", "check-article", "check-claim", "recheck"}
+        arts = subprocess.run([str(BIN / "prefect"), "artifact", "ls"], env=env, capture_output=True, text=True)
+        assert "batch-summary" in arts.stdout and "claim-verdicts" in arts.stdout
         assert all(r["status"] == "completed" for r in runs)
     finally:
         os.killpg(serve.pid, signal.SIGTERM)
