@@ -65,7 +65,7 @@ def html_to_text(html: str, *, url: str | None = None) -> str:
     import trafilatura
 
     text = trafilatura.extract(
-        html, url=url, output_format="txt", include_comments=False, include_tables=False, favor_precision=True
+        html, url=url, output_format="txt", include_comments=False, include_tables=True, favor_precision=True
     )
     if not text or not text.strip():
         from bs4 import BeautifulSoup  # a last resort for tiny pages trafilatura declines
