@@ -49,18 +49,23 @@ def article_report(con: duckdb.DuckDBPyConnection, article: str) -> str:
         "SELECT DISTINCT publisher, textual_rating, review_url, review_date FROM fact_checks WHERE claim_id = ?",
         [cid]).fetchall() for cid, *_ in claims}
 
-    # Highlight each sentence span once (several atomic claims may share one sentence).
-    spans: dict[tuple[int, int], tuple[str, str]] = {}
-    for cid, _t, start, end, label, *_ in claims:
-        if start is not None and (start, end) not in spans:
-            spans[(start, end)] = (cid, label)
+    # Highlight each sentence span once; several atomic claims may share one sentence, so the
+    # highlight carries one numbered link per claim.
+    spans: dict[tuple[int, int], list[tuple[int, str, str]]] = {}
+    for number, (cid, _t, start, end, label, *_) in enumerate(claims, 1):
+        if start is not None:
+            spans.setdefault((start, end), []).append((number, cid, label))
     parts, pos = [], 0
-    for (start, end), (cid, label) in sorted(spans.items()):
+    for (start, end), members in sorted(spans.items()):
         if start < pos:
             continue
+        _n, first_cid, first_label = members[0]
+        labels = ", ".join(sorted({lab.replace("_", " ") for _, _, lab in members}))
+        links = "".join(f'<sup><a href="#c-{cid}" style="background:{COLOURS[lab]}">{n}</a></sup>'
+                        for n, cid, lab in members)
         parts.append(escape(text[pos:start]))
-        parts.append(f'<mark style="background:{COLOURS[label]}" title="{escape(label)}">'
-                     f'<a href="#c-{cid}">{escape(text[start:end])}</a></mark>')
+        parts.append(f'<mark style="background:{COLOURS[first_label]}" title="{escape(labels)}">'
+                     f'<a href="#c-{first_cid}">{escape(text[start:end])}</a></mark>{links}')
         pos = end
     parts.append(escape(text[pos:]))
 
@@ -74,9 +79,9 @@ def article_report(con: duckdb.DuckDBPyConnection, article: str) -> str:
                                            for k, c in COLOURS.items()) + "</p>",
            f"<div class=\"article\">{''.join(parts)}</div>",
            f"<h2>{len(claims)} claims</h2>"]
-    for cid, ctext, _s, _e, label, conf, run_id, checked_at in claims:
+    for number, (cid, ctext, _s, _e, label, conf, run_id, checked_at) in enumerate(claims, 1):
         out.append(f'<div class="claim" id="c-{cid}" style="border-color:{COLOURS[label]}">'
-                   f'<div class="label">{escape(label.replace("_", " "))} · confidence {conf:.2f}</div>'
+                   f'<div class="label">{number}. {escape(label.replace("_", " "))} · confidence {conf:.2f}</div>'
                    f"<p>{escape(ctext)}</p>")
         for publisher, rating, review_url, review_date in fact_checks[cid]:
             out.append(f'<div class="ev">Published fact-check: <b>{escape(publisher or "?")}</b> rated it '
