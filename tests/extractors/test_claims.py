@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from extractors.articles import load_article
+from extractors.atomic import atomic_claims
 from extractors.checkworthy import RuleScorer
 from extractors.claims import extract_claims
 from extractors.sentences import is_boilerplate_line
@@ -53,7 +54,8 @@ def test_seed_no_boilerplate_or_title_claim(seed_claims):
 def test_claim_spans_point_into_the_article(seed_claims):
     art, claims = seed_claims
     for c in claims:
-        assert art.text[c.start:c.end] == c.text
+        # the span is the sentence's; the claim text is the checkable (atomic) part of it
+        assert art.text[c.start:c.end] == c.sentence_text
     assert [c.rank for c in claims] == list(range(1, len(claims) + 1))
     assert all(a.score >= b.score for a, b in zip(claims, claims[1:]))
 
@@ -74,3 +76,111 @@ def test_boilerplate_lines(line):
 
 def test_real_sentence_is_not_boilerplate():
     assert not is_boilerplate_line("The bridge opened to traffic on 1 May 2024 after four years of work.")
+
+
+# --- trained scorer, atomic claims and subject resolution (issue: check-worthy claim detection)
+
+# Key phrases of seed sentences stating verifiable facts: dates, "firsts", attacks, rights
+# restrictions, historical events.
+SEED_FACT_SENTENCE_KEYS = [
+    "July 3, 2025",
+    "first country to formally acknowledge",
+    "return to power in August 2021",
+    "mounting deadly attacks",
+    "erased from public life",
+    "from 1979 to 1989",
+]
+# Sentences that are only opinion, prediction or attributed intent.
+SEED_NOT_A_CLAIM_KEYS = OPINION_ONLY_KEYS + [
+    "appears driven by a combination",
+    "aims to position itself",
+    "also hopes to secure",
+    "not a neutral geopolitical move",
+    "will only deepen",
+    "formal endorsement could embolden",
+]
+
+
+@pytest.fixture(scope="module")
+def trained_seed_claims(seed_path, splitter, real_embedder):
+    from extractors.checkworthy_model import TrainedScorer, artefact_exists
+
+    if not artefact_exists():
+        pytest.skip("no check-worthiness artefact")
+    art = load_article(str(seed_path))
+    return art, extract_claims(art, splitter, TrainedScorer(real_embedder),
+                               min_score=Thresholds().checkworthy_min_score)
+
+
+def test_trained_seed_claims_cover_every_factual_sentence(trained_seed_claims):
+    _, claims = trained_seed_claims
+    for key in SEED_FACT_SENTENCE_KEYS:
+        assert any(key in (c.sentence_text or "") for c in claims), f"factual sentence missed: {key!r}"
+    for key in FACT_KEYS:
+        assert any(key in c.text for c in claims), f"no claim text contains {key!r}"
+
+
+def test_trained_seed_claims_hold_no_opinion_only_sentence(trained_seed_claims):
+    _, claims = trained_seed_claims
+    for key in SEED_NOT_A_CLAIM_KEYS:
+        assert not any(key in (c.sentence_text or "") for c in claims), f"opinion sentence kept: {key!r}"
+
+
+def test_seed_claims_are_atomic_self_contained_and_dated(trained_seed_claims):
+    art, claims = trained_seed_claims
+    dated = next(c for c in claims if "July 3, 2025" in c.text)
+    # the opinion wrapper ("marks a troubling ... shift") is not part of the checkable claim
+    assert "troubling" not in dated.text and "troubling" in dated.sentence_text
+    first = next(c for c in claims if "first country" in c.text)
+    assert "Moscow" in first.sentence_text and first.text.count("Russia") >= 1 and "Moscow" not in first.text
+    assert len({c.claim_id for c in claims}) == len(claims)
+    assert all(c.context_date == art.published for c in claims)
+    assert [c.rank for c in claims] == list(range(1, len(claims) + 1))
+
+
+def _atoms(splitter, text: str) -> list[str]:
+    sents = list(splitter.nlp(text).sents)
+    gpes = {e.text for s in sents for e in s.ents if e.label_ == "GPE"}
+    return atomic_claims(sents[-1], sents[:-1], gpes)
+
+
+def test_opinion_wrapper_is_dropped(splitter):
+    assert _atoms(splitter, "The bridge opened on 1 May 2024, marking a troubling shift in policy.") == [
+        "The bridge opened on 1 May 2024."]
+
+
+def test_two_facts_give_two_claims(splitter):
+    atoms = _atoms(splitter, "The army seized the airport in 2021 and the rebels closed the border in 2022.")
+    assert atoms == ["The army seized the airport in 2021.", "The rebels closed the border in 2022."]
+
+
+def test_two_claims_from_one_sentence_have_distinct_ids(splitter):
+    from factledger.records import Article
+    from datetime import datetime, timezone
+
+    text = "The army seized the airport in 2021 and the rebels closed the border in 2022."
+    art = Article(ref="made-up", text=text, title=None, url=None, fetched_at=datetime.now(timezone.utc),
+                  raw_sha256="x", text_sha256="y", extractor="test", published="2024-05-02")
+    claims = extract_claims(art, splitter, RuleScorer(), min_score=0.0)
+    assert len(claims) == 2 and claims[0].claim_id != claims[1].claim_id
+    assert {(c.start, c.end) for c in claims} == {(0, len(text))}
+    assert all(c.sentence_text == text and c.context_date == "2024-05-02" for c in claims)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Russia recognised the Taliban in July. Moscow sent an ambassador to Kabul in August.",
+     "Russia sent an ambassador to Kabul in August."),
+    ("Russia's recognition of the Taliban came in July. This recognition made Russia the first state to do so.",
+     "Russia's recognition of the Taliban made Russia the first state to do so."),
+    ("The Eiffel Tower was completed in 1889. It was the tallest structure in the world until 1930.",
+     "The Eiffel Tower was the tallest structure in the world until 1930."),
+])
+def test_subject_resolved_from_context(splitter, text, expected):
+    assert _atoms(splitter, text) == [expected]
+
+
+def test_subject_left_alone_when_context_is_unclear(splitter):
+    # "Moscow" is not resolved when the article never names Russia; "It" with no antecedent stays
+    assert _atoms(splitter, "Moscow sent an ambassador to Kabul in August.") == [
+        "Moscow sent an ambassador to Kabul in August."]
+    assert _atoms(splitter, "It opened in 1889.") == ["It opened in 1889."]

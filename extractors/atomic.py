@@ -1,0 +1,234 @@
+"""From one check-worthy sentence to atomic, self-contained claim texts (rules over the spaCy parse).
+
+- Opinion wrappers are dropped: a trailing participle clause ("..., marking a troubling shift"), a
+  non-restrictive "which" clause carrying opinion words, and "<event on DATE> marks <opinion>"
+  becomes "<event> took place on DATE."
+- Two independent clauses joined by "and"/","/";" (each with its own subject) become two claims.
+- Clauses whose main verb attributes intent ("aims to", "hopes to") or only evaluates
+  ("undermines", "threatens") are dropped.
+- Subjects are made self-contained when the article makes it clear: "this recognition" -> the
+  earlier noun phrase with the same head ("Russia's official recognition of the Taliban"),
+  "it"/"they" -> the previous sentence's subject, a capital city ("Moscow") -> its country when
+  the article names that country.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+__all__ = ["CAPITALS", "atomic_claims"]
+
+# Capitals used as metonyms for their state ("Moscow has ..."), resolved only when the article names the state.
+CAPITALS = {
+    "Moscow": "Russia", "Kremlin": "Russia", "Washington": "the United States", "Beijing": "China",
+    "Kyiv": "Ukraine", "Kiev": "Ukraine", "Tehran": "Iran", "Ankara": "Turkey", "Islamabad": "Pakistan",
+    "Kabul": "Afghanistan", "London": "the United Kingdom", "Paris": "France", "Berlin": "Germany",
+    "Tokyo": "Japan", "Pyongyang": "North Korea", "Seoul": "South Korea", "Delhi": "India",
+    "New Delhi": "India", "Riyadh": "Saudi Arabia", "Damascus": "Syria", "Baghdad": "Iraq",
+    "Jerusalem": "Israel", "Cairo": "Egypt", "Taipei": "Taiwan", "Minsk": "Belarus", "Brussels": "the EU",
+}
+_OPINION_WORDS = {
+    "troubling", "consequential", "dangerous", "dangerously", "damaging", "disastrous", "stark", "alarming",
+    "worrying", "regrettable", "shameful", "outrageous", "remarkable", "historic", "welcome", "significant",
+    "important", "unprecedented", "questionable", "bold", "reckless", "controversial", "deeply", "risky",
+    "gamble", "shift", "milestone", "blow", "setback", "victory", "signal", "turning",
+}
+# A clause whose main verb attributes intent ("Moscow aims to ...") or only evaluates ("X undermines
+# the efforts of ...") is not a checkable claim.
+_NOT_CHECKABLE_VERBS = {"aim", "hope", "seek", "want", "intend", "wish", "plan", "undermine", "threaten",
+                        "embolden", "legitimize", "legitimise", "sideline"}
+_MARK_VERBS = {"mark", "represent", "signal", "constitute", "signify", "herald"}
+_PRONOUNS = {"it", "they", "he", "she"}
+_DEMONSTRATIVES = {"this", "that", "these", "those"}
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+([,.;:!?])", r"\1", text)
+    text = text.strip(" ,;:")
+    if text and text[-1] not in ".!?":
+        text += "."
+    return text[0].upper() + text[1:] if text else text
+
+
+def _subtree_span(tok) -> tuple[int, int]:
+    """Token index range (start, end) of `tok`'s subtree."""
+    return tok.left_edge.i, tok.right_edge.i + 1
+
+
+def _render(span, drop: Sequence[tuple[int, int]], replace: dict[int, tuple[int, str]]) -> str:
+    """Text of `span` (token indexes relative to the doc) without `drop` ranges, with `replace`d ranges."""
+    out = []
+    i = span.start
+    while i < span.end:
+        if i in replace:
+            end, text = replace[i]
+            out.append(text + " ")
+            i = end
+            continue
+        if any(a <= i < b for a, b in drop):
+            i += 1
+            continue
+        tok = span.doc[i]
+        out.append(tok.text_with_ws)
+        i += 1
+    return _clean("".join(out))
+
+
+def _has_opinion(tokens) -> bool:
+    return any(t.lower_ in _OPINION_WORDS for t in tokens)
+
+
+def _subject(verb):
+    for child in verb.children:
+        if child.dep_ in ("nsubj", "nsubjpass"):
+            return child
+    return None
+
+
+def _antecedent(subj, previous: Sequence[Any], article_gpes: set[str]) -> str | None:
+    """Text that a vague subject stands for, looked up in the previous sentences (closest first)."""
+    word = subj.text
+    if word in CAPITALS and CAPITALS[word].removeprefix("the ") in article_gpes:
+        return CAPITALS[word]
+    det = [c for c in subj.children if c.dep_ == "det" and c.lower_ in _DEMONSTRATIVES]
+    if det and subj.pos_ == "NOUN":
+        for span in reversed(previous):
+            for chunk in reversed(list(span.noun_chunks)):
+                root = chunk.root
+                if root.lemma_.lower() == subj.lemma_.lower() and not any(
+                        c.lower_ in _DEMONSTRATIVES for c in root.children) and any(
+                        c.dep_ in ("poss", "prep", "compound") for c in root.children):
+                    start, end = _subtree_span(root)
+                    phrase = span.doc[start:end]
+                    if len(phrase) <= 12 and len(phrase) > 1:
+                        return phrase.text
+        return None
+    if subj.lower_ in _PRONOUNS:
+        # the closest earlier sentence whose subject is a noun phrase ("It ... . It ..." chains back)
+        for prev in reversed(previous[-3:]):
+            psubj = _subject(prev.root)
+            if psubj is None:
+                return None
+            if psubj.lower_ in _PRONOUNS:
+                continue
+            if psubj.pos_ in ("PROPN", "NOUN"):
+                start, end = _subtree_span(psubj)
+                phrase = prev.doc[start:end]
+                if len(phrase) <= 10:
+                    return phrase.text
+            return None
+    return None
+
+
+def _resolve_subject(verb, span, previous, article_gpes, replace: dict[int, tuple[int, str]]) -> None:
+    subj = _subject(verb)
+    if subj is None:
+        return
+    found = _antecedent(subj, previous, article_gpes)
+    if not found:
+        return
+    if subj.text in CAPITALS:
+        replace[subj.i] = (subj.i + 1, found)
+    else:
+        start, end = _subtree_span(subj)
+        if subj.lower_ in _PRONOUNS:
+            start, end = subj.i, subj.i + 1
+        if start == span.start:
+            found = found[0].upper() + found[1:]
+        elif found.split(" ", 1)[0] in ("The", "A", "An"):
+            found = found[0].lower() + found[1:]
+        replace[start] = (end, found)
+
+
+def _nominal_event(span, root) -> str | None:
+    """'<event ... on DATE> marks <opinion>' -> '<event> took place on DATE.'"""
+    if root.lemma_.lower() not in _MARK_VERBS:
+        return None
+    obj = [c for c in root.children if c.dep_ in ("dobj", "attr")]
+    if not obj or not _has_opinion(obj[0].subtree):
+        return None
+    subj = _subject(root)
+    if subj is None or subj.pos_ != "NOUN":
+        return None
+    date_pp = None
+    for tok in subj.subtree:
+        if tok.dep_ == "prep" and any(t.ent_type_ == "DATE" for t in tok.subtree):
+            date_pp = tok
+    if date_pp is None:
+        return None
+    s0, s1 = _subtree_span(subj)
+    d0, d1 = _subtree_span(date_pp)
+    event = (span.doc[s0:d0].text + " " + span.doc[d1:s1].text).strip(" ,")
+    when = span.doc[d0:d1].text.strip(" ,")
+    return _clean(f"{event} took place {when}")
+
+
+def atomic_claims(span, previous: Sequence[Any] = (), article_gpes: set[str] | None = None) -> list[str]:
+    """Atomic claim texts for one sentence (a spaCy Span); `previous` are the spans before it.
+
+    An empty list means the sentence holds no checkable claim (attributed intent, evaluation only).
+    """
+    gpes = article_gpes or set()
+    root = span.root
+    event = _nominal_event(span, root)
+    if event:
+        return [event]
+    # Independent clauses: the root and its verb conjuncts that have their own subject.
+    clauses = [root]
+    frontier = [root]
+    while frontier:
+        head = frontier.pop()
+        for c in head.children:
+            if c.dep_ == "conj" and c.pos_ in ("VERB", "AUX") and _subject(c) is not None:
+                clauses.append(c)
+                frontier.append(c)
+    clauses.sort(key=lambda t: t.i)
+    root = clauses[0]
+    drop: list[tuple[int, int]] = []
+    for verb in clauses:
+        for child in verb.children:
+            # ", marking a troubling shift": a trailing participle clause that only comments
+            if child.dep_ in ("advcl", "xcomp") and child.tag_ == "VBG" and child.i > verb.i \
+                    and _has_opinion(child.subtree) and span.doc[child.left_edge.i - 1].text == ",":
+                drop.append((child.left_edge.i - 1, child.right_edge.i + 1))
+            # ", which is troubling"
+            if child.dep_ == "relcl" and _has_opinion(child.subtree):
+                a, b = _subtree_span(child)
+                if span.doc[a - 1].text == ",":
+                    drop.append((a - 1, b))
+    clauses = [v for v in clauses if v.lemma_.lower() not in _NOT_CHECKABLE_VERBS]
+    if not clauses:
+        return []
+    root = clauses[0]
+    texts: list[str] = []
+    if len(clauses) == 1:
+        replace: dict[int, tuple[int, str]] = {}
+        _resolve_subject(root, span, previous, gpes, replace)
+        texts.append(_render(span, drop, replace))
+    else:
+        bounds = []
+        for k, verb in enumerate(clauses):
+            start = span.start if k == 0 else min(verb.left_edge.i, _subject(verb).left_edge.i)
+            bounds.append(start)
+        bounds.append(span.end)
+        for k, verb in enumerate(clauses):
+            part = span.doc[bounds[k]:bounds[k + 1]]
+            # the first clause must not carry the later clauses' conjunction or punctuation
+            cut = [(t.i, t.i + 1) for t in part if t.dep_ in ("cc", "punct") and t.i > verb.i
+                   and t.head in clauses and t.i == part.end - 1 or (t.dep_ == "cc" and t.head in clauses
+                                                                     and t.i > verb.i)]
+            replace = {}
+            subj = _subject(verb)
+            if k > 0 and subj is not None and subj.lower_ in _PRONOUNS:
+                first = _subject(clauses[0])  # "X is not A, it is B": "it" is the first clause's subject
+                if first is not None and first.lower_ not in _PRONOUNS:
+                    a, b = _subtree_span(first)
+                    replace[subj.i] = (subj.i + 1, span.doc[a:b].text)
+            else:
+                _resolve_subject(verb, part, previous, gpes, replace)
+            text = _render(part, drop + (cut if k == 0 else []), replace)
+            if len(text.split()) >= 4:
+                texts.append(text)
+    return [t for t in dict.fromkeys(texts) if t]
