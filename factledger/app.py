@@ -43,17 +43,39 @@ class Runtime:
     stance: StanceModel | None = None
     fetcher: Fetcher | None = None
     wikipedia_api: str | None = None
+    device: str | None = None  # auto (CUDA when torch sees a GPU), cpu, cuda, cuda:N
 
     def __post_init__(self) -> None:
         self.splitter = self.splitter or Splitter()
-        self.embedder = self.embedder or MiniLMEmbedder()
-        self.scorer = self.scorer or RuleScorer()
+        self.embedder = self.embedder or MiniLMEmbedder(device=self.device)
+        self.scorer = self.scorer or default_scorer(self.embedder)
         self.fetcher = self.fetcher or default_fetcher()
         self.wikipedia_api = self.wikipedia_api or os.environ.get("FACTLEDGER_WIKIPEDIA_API")
 
     @cached_property
     def stance_model(self) -> StanceModel:
-        return self.stance or ConflictRuleStance(self.splitter.nlp)
+        """The injected model, else the trained cross-encoder in models/stance/ (or
+        $FACTLEDGER_STANCE_MODEL), else the conflict rules, with a warning."""
+        if self.stance is not None:
+            return self.stance
+        from verifiers.stance_model import DEFAULT_MODEL_DIR, CrossEncoderStance, model_available
+
+        path = Path(os.environ.get("FACTLEDGER_STANCE_MODEL") or DEFAULT_MODEL_DIR)
+        if model_available(path):
+            return CrossEncoderStance(path, device=self.device)
+        log.warning("no trained stance model in %s (run `factledger train stance`); "
+                    "falling back to the conflict rules", path)
+        return ConflictRuleStance(self.splitter.nlp)
+
+
+def default_scorer(embedder: Embedder) -> CheckworthinessScorer:
+    """The trained check-worthiness model when its artefact is in the repo, else the rule scorer."""
+    from extractors.checkworthy_model import TrainedScorer, artefact_exists
+
+    if artefact_exists():
+        return TrainedScorer(embedder)
+    log.warning("check-worthiness artefact missing (models/checkworthiness); using the rule scorer")
+    return RuleScorer()
 
 
 def default_fetcher() -> Fetcher:

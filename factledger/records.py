@@ -92,6 +92,7 @@ class Claim:
     article_id: str | None = None
     sentence_text: str | None = None
     rank: int | None = None
+    context_date: str | None = None  # the article's publication date, for resolving relative dates
 
     @property
     def claim_id(self) -> str:
@@ -170,6 +171,7 @@ class Verdict:
     label: Label
     confidence: float
     rationale: str
+    needs_review: bool = False  # calibrated confidence below Thresholds.review_below_confidence
 
 
 @dataclass(frozen=True, slots=True)

