@@ -343,7 +343,13 @@ COMMANDS = {"check": cmd_check, "check-claim": cmd_check_claim, "corpus": cmd_co
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # A trainer's own options (`train stance --out DIR`) are parsed by the trainer, not here:
+    # argparse.REMAINDER alone refuses a remainder that starts with an option.
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "train":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "train":
+        args.train_args = [*args.train_args, *extra]
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -68,3 +68,33 @@ def test_unknown_provider_is_refused(tmp_path, capsys):
     code = main(["check-claim", "--from", str(f), "--provider", "bogus", "--db", str(tmp_path / "p.duckdb"), "--quiet"])
     assert code == 1
     assert re.search(r"unknown provider 'bogus'", capsys.readouterr().err)
+
+
+def test_trainer_options_reach_the_trainer(capsys):
+    # `train stance --help` must be the trainer's own help, not a parse error of the top-level CLI.
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "stance", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: factledger train stance" in out and "--max-pairs" in out
+
+
+def test_unknown_option_outside_train_is_refused(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["sql", "SELECT 1", "--no-such-option"])
+    assert exc.value.code == 2
+    assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+
+
+def test_cuda_without_a_gpu_is_a_one_line_config_error(monkeypatch):
+    import torch
+
+    from factledger.errors import ConfigError
+    from verifiers.embed import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu" and resolve_device("cpu") == "cpu"
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        resolve_device("cuda")
+    with pytest.raises(ConfigError, match="expected auto, cpu, cuda"):
+        resolve_device("tpu")
