@@ -19,6 +19,7 @@ from factledger.errors import ConfigError
 from factledger.net import Fetcher
 from factledger.records import Article, Claim, ClaimResult
 from factledger.settings import Thresholds
+from verifiers.cache import CachedEmbedder, CachedStance, ScoreCache
 from verifiers.embed import Embedder, MiniLMEmbedder
 from verifiers.pipeline import Verifier
 from verifiers.providers import CorpusProvider, Provider, WikipediaProvider
@@ -44,10 +45,14 @@ class Runtime:
     fetcher: Fetcher | None = None
     wikipedia_api: str | None = None
     device: str | None = None  # auto (CUDA when torch sees a GPU), cpu, cuda, cuda:N
+    cache: ScoreCache | None = None  # model outputs by revision and input sha256 (built-in models only)
 
     def __post_init__(self) -> None:
         self.splitter = self.splitter or Splitter()
-        self.embedder = self.embedder or MiniLMEmbedder(device=self.device)
+        if self.embedder is None:  # injected models are used as given, uncached
+            self.cache = self.cache or default_score_cache()
+            inner = MiniLMEmbedder(device=self.device)
+            self.embedder = CachedEmbedder(inner, self.cache) if self.cache else inner
         self.scorer = self.scorer or default_scorer(self.embedder)
         self.fetcher = self.fetcher or default_fetcher()
         self.wikipedia_api = self.wikipedia_api or os.environ.get("FACTLEDGER_WIKIPEDIA_API")
@@ -62,7 +67,8 @@ class Runtime:
 
         path = Path(os.environ.get("FACTLEDGER_STANCE_MODEL") or DEFAULT_MODEL_DIR)
         if model_available(path):
-            return CrossEncoderStance(path, device=self.device)
+            model = CrossEncoderStance(path, device=self.device)
+            return CachedStance(model, self.cache) if self.cache else model
         log.warning("no trained stance model in %s (run `factledger train stance`); "
                     "falling back to the conflict rules", path)
         return ConflictRuleStance(self.splitter.nlp)
@@ -78,9 +84,20 @@ def default_scorer(embedder: Embedder) -> CheckworthinessScorer:
     return RuleScorer()
 
 
+def factledger_home() -> Path:
+    return Path(os.environ.get("FACTLEDGER_HOME", Path.home() / ".factledger"))
+
+
+def default_score_cache() -> ScoreCache | None:
+    """The model-output cache under ~/.factledger (off with FACTLEDGER_MODEL_CACHE=off)."""
+    if os.environ.get("FACTLEDGER_MODEL_CACHE", "").lower() in ("off", "0", "no"):
+        return None
+    return ScoreCache(factledger_home() / "model-cache.sqlite")
+
+
 def default_fetcher() -> Fetcher:
     """The fetcher the CLI and flows use: HTTP cache under ~/.factledger, loopback only on request."""
-    home = Path(os.environ.get("FACTLEDGER_HOME", Path.home() / ".factledger"))
+    home = factledger_home()
     return Fetcher(
         cache_path=home / "http-cache.sqlite",
         warc_path=os.environ.get("FACTLEDGER_WARC") or None,

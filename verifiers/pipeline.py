@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 
-from factledger.records import Claim, ClaimResult, Evidence, Passage, Source
+from factledger.records import Claim, ClaimResult, Evidence, Passage, Source, StanceScores
 from factledger.settings import Thresholds
+from factledger.timing import Stages
+from verifiers.cache import predict_pairs
 from verifiers.embed import Embedder
 from verifiers.providers import Provider
 from verifiers.stance import StanceModel
@@ -18,6 +21,16 @@ from verifiers.verdict import decide
 __all__ = ["Verifier"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Found:
+    """What the providers returned for one claim (mutable while the claim is being checked)."""
+
+    sources: dict[str, Source] = field(default_factory=dict)
+    passages: dict[str, Passage] = field(default_factory=dict)
+    lexical: dict[str, float] = field(default_factory=dict)
+    fact_checks: list = field(default_factory=list)
 
 
 def _rrf(ranked: Sequence[str], k: int) -> dict[str, float]:
@@ -41,62 +54,84 @@ class Verifier:
         self.t = thresholds
         self.before = before  # ISO date: ignore sources published after it (undated sources are kept)
 
-    def check(self, claims: Sequence[Claim], progress: Callable[[int, int, Claim], None] | None = None) -> list[ClaimResult]:
+    def check(self, claims: Sequence[Claim], progress: Callable[[int, int, Claim], None] | None = None,
+              stages: Stages | None = None) -> list[ClaimResult]:
+        """Verify claims together: retrieval per claim, then one embedding call for every passage
+        that lacks a vector and one stance call for every (claim, passage) pair, length-sorted."""
         if not claims:
             return []
-        qvecs = self.embedder.encode([c.text for c in claims])
-        results = []
+        stages = stages or Stages()
+        with stages("embed"):
+            qvecs = self.embedder.encode([c.text for c in claims])
+        found = []
         for i, (claim, qvec) in enumerate(zip(claims, qvecs, strict=True), start=1):
             if progress:
                 progress(i, len(claims), claim)
-            results.append(self._check_one(claim, qvec))
+            with stages("retrieve"):
+                found.append(self._retrieve(qvec, claim))
+        need = {p.passage_id: p for f in found for p in f.passages.values() if p.embedding is None}
+        if need:
+            with stages("embed"):
+                vecs = self.embedder.encode([p.text for p in need.values()])
+            embedded = {pid: Passage(p.source_id, p.text, p.start, p.end, tuple(float(x) for x in v))
+                        for (pid, p), v in zip(need.items(), vecs, strict=True)}
+            for f in found:
+                f.passages.update({pid: embedded[pid] for pid in f.passages if pid in embedded})
+        with stages("retrieve"):
+            pools = [self._pool(claim, qvec, f) for claim, qvec, f in zip(claims, qvecs, found, strict=True)]
+        pairs = [(claim.text, _with_title(f.passages[pid], f.sources))
+                 for claim, f, (pool, _) in zip(claims, found, pools, strict=True) for pid in pool]
+        with stages("stance"):
+            scores = iter(predict_pairs(self.stance, pairs))
+        results = []
+        with stages("decide"):
+            for claim, f, (pool, sims) in zip(claims, found, pools, strict=True):
+                stances = [next(scores) for _ in pool]
+                results.append(self._decide(claim, f, pool, sims, stances))
         return results
 
-    def _check_one(self, claim: Claim, qvec: np.ndarray) -> ClaimResult:
-        sources: dict[str, Source] = {}
-        passages: dict[str, Passage] = {}
-        lexical: dict[str, float] = {}
-        fact_checks = []
+    def _retrieve(self, qvec: np.ndarray, claim: Claim) -> _Found:
+        f = _Found()
         for provider in self.providers:
-            found = provider.search(claim, qvec)
-            fact_checks.extend(found.fact_checks)
-            for s in found.sources:
-                sources[s.source_id] = s
-            for p in found.passages:
-                published = sources[p.source_id].published if p.source_id in sources else None
+            cands = provider.search(claim, qvec)
+            f.fact_checks.extend(cands.fact_checks)
+            for s in cands.sources:
+                f.sources[s.source_id] = s
+            for p in cands.passages:
+                published = f.sources[p.source_id].published if p.source_id in f.sources else None
                 if self.before and published and published[:10] > self.before:
                     continue
-                passages.setdefault(p.passage_id, p)
-            lexical.update(found.lexical)
-        need = [p for p in passages.values() if p.embedding is None]
-        if need:
-            vecs = self.embedder.encode([p.text for p in need])
-            for p, v in zip(need, vecs, strict=True):
-                passages[p.passage_id] = Passage(p.source_id, p.text, p.start, p.end, tuple(float(x) for x in v))
-        evidence: list[Evidence] = []
-        if passages:
-            ids = list(passages)
-            mat = np.asarray([passages[i].embedding for i in ids], dtype=np.float32)
-            sims = dict(zip(ids, (mat @ qvec).tolist(), strict=True))
-            c_stems = content_stems(claim.text)
-            for pid in ids:  # web passages carry no BM25 score: use term overlap
-                if pid not in lexical:
-                    lexical[pid] = len(c_stems & content_stems(passages[pid].text)) / max(1, len(c_stems))
-            fused: dict[str, float] = {}
-            for ranking in (sorted(ids, key=lambda i: -sims[i]), sorted(ids, key=lambda i: -lexical[i])):
-                for pid, score in _rrf(ranking, self.t.rrf_k).items():
-                    fused[pid] = fused.get(pid, 0.0) + score
-            pool = sorted(ids, key=lambda i: -fused[i])[: max(2 * self.t.top_k, 10)]
-            stances = self.stance.predict(claim.text, [_with_title(passages[i], sources) for i in pool])
-            scored = sorted(
-                zip(pool, stances, strict=True),
-                key=lambda pair: -(sims[pair[0]] + max(pair[1].support, pair[1].refute)),
-            )[: self.t.top_k]
-            for rank, (pid, st) in enumerate(scored, start=1):
-                p = passages[pid]
-                evidence.append(Evidence(claim.claim_id, p, sources[p.source_id], rank,
-                                         round(sims[pid], 6), round(lexical[pid], 6), st))
-        kept_passages = tuple(e.passage for e in evidence)
+                f.passages.setdefault(p.passage_id, p)
+            f.lexical.update(cands.lexical)
+        return f
+
+    def _pool(self, claim: Claim, qvec: np.ndarray, f: _Found) -> tuple[list[str], dict[str, float]]:
+        """Candidates worth a stance call: the best by reciprocal-rank fusion of the two rankings."""
+        if not f.passages:
+            return [], {}
+        ids = list(f.passages)
+        mat = np.asarray([f.passages[i].embedding for i in ids], dtype=np.float32)
+        sims = dict(zip(ids, (mat @ qvec).tolist(), strict=True))
+        c_stems = content_stems(claim.text)
+        for pid in ids:  # web passages carry no BM25 score: use term overlap
+            if pid not in f.lexical:
+                f.lexical[pid] = len(c_stems & content_stems(f.passages[pid].text)) / max(1, len(c_stems))
+        fused: dict[str, float] = {}
+        for ranking in (sorted(ids, key=lambda i: -sims[i]), sorted(ids, key=lambda i: -f.lexical[i])):
+            for pid, score in _rrf(ranking, self.t.rrf_k).items():
+                fused[pid] = fused.get(pid, 0.0) + score
+        return sorted(ids, key=lambda i: -fused[i])[: max(2 * self.t.top_k, 10)], sims
+
+    def _decide(self, claim: Claim, f: _Found, pool: list[str], sims: dict[str, float],
+                stances: list[StanceScores]) -> ClaimResult:
+        scored = sorted(zip(pool, stances, strict=True),
+                        key=lambda pair: -(sims[pair[0]] + max(pair[1].support, pair[1].refute)))[: self.t.top_k]
+        evidence = []
+        for rank, (pid, st) in enumerate(scored, start=1):
+            p = f.passages[pid]
+            evidence.append(Evidence(claim.claim_id, p, f.sources[p.source_id], rank,
+                                     round(sims[pid], 6), round(f.lexical[pid], 6), st))
         verdict = decide(claim.claim_id, evidence, self.t)
-        fact_checks.sort(key=lambda f: -f.similarity)
-        return ClaimResult(claim, tuple(sources.values()), kept_passages, tuple(evidence), verdict, tuple(fact_checks))
+        fact_checks = sorted(f.fact_checks, key=lambda fc: -fc.similarity)
+        return ClaimResult(claim, tuple(f.sources.values()), tuple(e.passage for e in evidence), tuple(evidence),
+                           verdict, tuple(fact_checks))

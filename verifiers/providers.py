@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +46,31 @@ class Provider(Protocol):
     def search(self, claim: Claim, query_vector: np.ndarray) -> Candidates: ...
 
 
+# Corpus embeddings held in memory per process, keyed by database file and corpus fingerprint:
+# one matrix product answers a query (about 10 ms over 100k passages, against about 130 ms for
+# DuckDB's array_cosine_similarity scan), and a changed corpus is reloaded.
+_MATRICES: dict[tuple, tuple[list[str], np.ndarray]] = {}
+_MATRIX_LOCK = threading.Lock()
+
+
+def corpus_matrix(con: duckdb.DuckDBPyConnection, vectors_sql: str, fingerprint_sql: str) -> tuple[list[str], np.ndarray]:
+    """(passage ids, unit vectors) of every corpus passage with an embedding, cached per process."""
+    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    key = (path[0] if path else None, *con.execute(fingerprint_sql).fetchone())
+    with _MATRIX_LOCK:
+        hit = _MATRICES.get(key)
+        if hit is None:
+            cols = con.execute(vectors_sql).fetchnumpy()
+            ids = [str(x) for x in cols["passage_id"]]
+            mat = (np.stack(cols["embedding"]).astype(np.float32, copy=False) if ids
+                   else np.zeros((0, 384), dtype=np.float32))
+            if key[0]:  # an in-memory database has no stable identity: don't keep it
+                _MATRICES.clear()
+                _MATRICES[key] = (ids, mat)
+            hit = (ids, mat)
+    return hit
+
+
 class CorpusProvider:
     name = "corpus"
 
@@ -54,7 +80,9 @@ class CorpusProvider:
         self.con = con
         self.candidates = candidates
         self._bm25_sql = query_sql("corpus_bm25")
-        self._vector_sql = query_sql("corpus_vector")
+        self._vectors_sql = query_sql("corpus_vectors")
+        self._fingerprint_sql = query_sql("corpus_fingerprint")
+        self._matrix: tuple[list[str], np.ndarray] | None = None
         self._rows_sql = query_sql("passages_by_id")
         self._has_fts = has_fts(con)
 
@@ -65,7 +93,15 @@ class CorpusProvider:
             if self._has_fts:
                 for pid, score in cur.execute(self._bm25_sql, [claim.text, self.candidates]).fetchall():
                     lexical[pid] = float(score)
-            vec_ids = [pid for pid, _ in cur.execute(self._vector_sql, [query_vector.tolist(), self.candidates]).fetchall()]
+            if self._matrix is None:  # once per provider, i.e. per article or batch of claims
+                self._matrix = corpus_matrix(cur, self._vectors_sql, self._fingerprint_sql)
+            ids_all, mat = self._matrix
+            vec_ids = []
+            if len(ids_all):
+                sims = mat @ np.asarray(query_vector, dtype=np.float32)
+                k = min(self.candidates, len(ids_all))
+                top = np.argpartition(-sims, k - 1)[:k]
+                vec_ids = [ids_all[i] for i in top[np.argsort(-sims[top], kind="stable")]]
             ids = list(dict.fromkeys([*lexical, *vec_ids]))
             if not ids:
                 return Candidates()

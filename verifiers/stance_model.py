@@ -123,10 +123,16 @@ class CrossEncoderStance:
         return self.calibration.probabilities(self.logits(list(passages), [claim] * len(passages)))
 
     def predict(self, claim: str, passages: Sequence[str]) -> list[StanceScores]:
-        probs = self.probabilities(claim, passages)
+        return self.predict_pairs([(claim, p) for p in passages])
+
+    def predict_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[StanceScores]:
+        """Stance for (claim, passage) pairs of any number of claims, in one length-sorted batch run."""
+        if not pairs:
+            return []
+        probs = self.calibration.probabilities(self.logits([p for _, p in pairs], [c for c, _ in pairs]))
         e, n, c = self._idx["entailment"], self._idx["neutral"], self._idx["contradiction"]
         out = []
-        for passage, row in zip(passages, probs, strict=True):
+        for (claim, passage), row in zip(pairs, probs, strict=True):
             support, refute = float(row[e]), float(row[c])
             if self.rule_weight and number_conflict(claim, passage):
                 moved = support * self.rule_weight

@@ -56,59 +56,60 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, *, error: str | None
 _SOURCE_COLUMNS = ("source_id", "provider", "url", "final_url", "title", "fetched_at", "http_status", "content_type",
                    "raw_sha256", "text_sha256", "extractor", "extractor_version", "fetch_status",
                    "status_reason", "run_id", "published")
+_FACT_CHECK_COLUMNS = ("run_id", "claim_id", "fact_check_id", "provider", "publisher", "publisher_site",
+                       "review_url", "title", "textual_rating", "review_date", "claim_reviewed", "claimant",
+                       "claim_date", "language", "similarity", "fetched_at")
+_PASSAGE_COLUMNS = ("passage_id", "source_id", "text", "span_start", "span_end", "sha256", "embedding", "run_id")
+_CLAIM_COLUMNS = ("claim_id", "article_id", "text", "sentence_text", "span_start", "span_end", "checkworthiness",
+                  "claim_rank", "run_id")
+_EVIDENCE_COLUMNS = ("run_id", "claim_id", "passage_id", "evidence_rank", "similarity", "lexical",
+                     "p_support", "p_refute", "p_neutral", "stance")
+_VERDICT_COLUMNS = ("run_id", "claim_id", "label", "confidence", "rationale", "checked_at", "needs_review")
+
+
+def _column_types(con, table: str) -> dict[str, str]:
+    return dict(con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+        "AND table_schema = current_schema()", [table]).fetchall())
+
+
+def _insert_rows(con, table: str, columns: Sequence[str], rows: Sequence[Sequence], verb: str = "INSERT OR IGNORE") -> None:
+    """All `rows` in one statement: each column bound as one typed list and unnested, so a store
+    costs a few statements whatever the number of rows (a statement per row cost ~4 ms each)."""
+    if not rows:
+        return
+    types = _column_types(con, table)
+    select = ", ".join(f"unnest(${i}::{types[c]}[]) AS {c}" for i, c in enumerate(columns, start=1))
+    con.execute(f"{verb} INTO {table} ({', '.join(columns)}) SELECT * FROM (SELECT {select})",
+                [list(col) for col in zip(*rows, strict=True)])
 
 
 def _insert_sources(con, run_id: str, sources: Iterable[Source]) -> None:
     rows = {s.source_id: s for s in sources}
-    sql = (f"INSERT OR IGNORE INTO sources ({', '.join(_SOURCE_COLUMNS)}) "
-           f"VALUES ({', '.join('?' for _ in _SOURCE_COLUMNS)})")
-    for sid, s in rows.items():
-        con.execute(
-            sql,
-            [sid, s.provider, s.url, s.final_url, s.title, s.fetched_at, s.http_status, s.content_type,
-             s.raw_sha256, s.text_sha256, s.extractor, s.extractor_version, s.fetch_status.value,
-             s.status_reason, run_id, s.published],
-        )
+    _insert_rows(con, "sources", _SOURCE_COLUMNS, [
+        (sid, s.provider, s.url, s.final_url, s.title, s.fetched_at, s.http_status, s.content_type,
+         s.raw_sha256, s.text_sha256, s.extractor, s.extractor_version, s.fetch_status.value,
+         s.status_reason, run_id, s.published) for sid, s in rows.items()])
 
 
 def _insert_fact_checks(con, run_id: str, checks: Iterable[FactCheck]) -> None:
-    for f in checks:
-        con.execute(
-            """INSERT OR IGNORE INTO fact_checks (run_id, claim_id, fact_check_id, provider, publisher,
-                   publisher_site, review_url, title, textual_rating, review_date, claim_reviewed, claimant,
-                   claim_date, language, similarity, fetched_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [run_id, f.claim_id, f.fact_check_id, f.provider, f.publisher, f.publisher_site, f.review_url,
-             f.title, f.textual_rating, f.review_date, f.claim_reviewed, f.claimant, f.claim_date, f.language,
-             f.similarity, f.fetched_at],
-        )
+    _insert_rows(con, "fact_checks", _FACT_CHECK_COLUMNS, [
+        (run_id, f.claim_id, f.fact_check_id, f.provider, f.publisher, f.publisher_site, f.review_url,
+         f.title, f.textual_rating, f.review_date, f.claim_reviewed, f.claimant, f.claim_date, f.language,
+         f.similarity, f.fetched_at) for f in {(f.claim_id, f.fact_check_id): f for f in checks}.values()])
 
 
 def _insert_passages(con, run_id: str, passages: Sequence[Passage]) -> None:
-    unique = list({p.passage_id: p for p in passages}.values())
-    if not unique:
-        return
-    con.execute(
-        """INSERT OR IGNORE INTO passages
-           SELECT * FROM (
-             SELECT unnest($1::VARCHAR[]) AS passage_id, unnest($2::VARCHAR[]) AS source_id,
-                    unnest($3::VARCHAR[]) AS text, unnest($4::INTEGER[]) AS span_start,
-                    unnest($5::INTEGER[]) AS span_end, unnest($6::VARCHAR[]) AS sha256,
-                    unnest($7::FLOAT[384][]) AS embedding, $8 AS run_id)""",
-        [
-            [p.passage_id for p in unique], [p.source_id for p in unique], [p.text for p in unique],
-            [p.start for p in unique], [p.end for p in unique], [p.sha256 for p in unique],
-            [list(p.embedding) if p.embedding is not None else None for p in unique], run_id,
-        ],
-    )
+    unique = {p.passage_id: p for p in passages}.values()
+    _insert_rows(con, "passages", _PASSAGE_COLUMNS, [
+        (p.passage_id, p.source_id, p.text, p.start, p.end, p.sha256,
+         list(p.embedding) if p.embedding is not None else None, run_id) for p in unique])
 
 
 def _insert_claims(con, run_id: str, claims: Sequence[Claim]) -> None:
-    for c in claims:
-        con.execute(
-            "INSERT OR IGNORE INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [c.claim_id, c.article_id, c.text, c.sentence_text, c.start, c.end, c.score, c.rank, run_id],
-        )
+    _insert_rows(con, "claims", _CLAIM_COLUMNS, [
+        (c.claim_id, c.article_id, c.text, c.sentence_text, c.start, c.end, c.score, c.rank, run_id)
+        for c in {c.claim_id: c for c in claims}.values()])
 
 
 def _insert_results(con, run_id: str, results: Sequence[ClaimResult]) -> None:
@@ -117,19 +118,15 @@ def _insert_results(con, run_id: str, results: Sequence[ClaimResult]) -> None:
     _insert_passages(con, run_id, [p for r in results for p in r.passages])
     _insert_fact_checks(con, run_id, [f for r in results for f in r.fact_checks])
     now = datetime.now(UTC)
-    for r in results:
-        for e in r.evidence:
-            con.execute(
-                "INSERT OR REPLACE INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [run_id, e.claim_id, e.passage.passage_id, e.rank, e.similarity, e.lexical,
-                 e.stance.support, e.stance.refute, e.stance.neutral, e.stance.label.value],
-            )
-        v = r.verdict
-        con.execute(
-            "INSERT OR REPLACE INTO verdicts (run_id, claim_id, label, confidence, rationale, checked_at, needs_review)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [run_id, v.claim_id, v.label.value, v.confidence, v.rationale, now, v.needs_review],
-        )
+    evidence = {(e.claim_id, e.passage.passage_id): e for r in results for e in r.evidence}
+    _insert_rows(con, "evidence", _EVIDENCE_COLUMNS, [
+        (run_id, e.claim_id, e.passage.passage_id, e.rank, e.similarity, e.lexical,
+         e.stance.support, e.stance.refute, e.stance.neutral, e.stance.label.value) for e in evidence.values()],
+        verb="INSERT OR REPLACE")
+    verdicts = {r.verdict.claim_id: r.verdict for r in results}
+    _insert_rows(con, "verdicts", _VERDICT_COLUMNS, [
+        (run_id, v.claim_id, v.label.value, v.confidence, v.rationale, now, v.needs_review)
+        for v in verdicts.values()], verb="INSERT OR REPLACE")
 
 
 def _in_transaction(con, what: str, fn) -> None:

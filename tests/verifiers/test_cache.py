@@ -1,0 +1,105 @@
+"""The model-output cache: a re-run computes no embedding and no stance; a new revision recomputes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from extractors.claims import claims_from_texts
+from factledger.corpus import ingest
+from factledger.settings import Thresholds
+from tests.conftest import EXAMPLES
+from tests.fakes import HashingEmbedder
+from verifiers.cache import CachedEmbedder, CachedStance, ScoreCache
+from verifiers.pipeline import Verifier
+from verifiers.providers import CorpusProvider
+from verifiers.stance import ConflictRuleStance
+
+
+class Counting:
+    """Wraps a model and records every input it was asked to compute."""
+
+    def __init__(self, inner, revision: str = "1") -> None:
+        self.inner, self.name, self.revision = inner, inner.name, revision
+        self.seen: list = []
+
+    def encode(self, texts):
+        self.seen += list(texts)
+        return self.inner.encode(texts)
+
+    def predict(self, claim, passages):
+        self.seen += [(claim, p) for p in passages]
+        return self.inner.predict(claim, passages)
+
+
+def test_cached_embedder_encodes_each_text_once_per_revision(tmp_path):
+    cache = ScoreCache(tmp_path / "c.sqlite")
+    model = Counting(HashingEmbedder())
+    emb = CachedEmbedder(model, cache)
+    texts = ["Paris is in France.", "The tower is 330 metres tall.", "Paris is in France."]
+    first = emb.encode(texts)
+    assert model.seen == texts[:2]  # the repeated text is encoded once
+    np.testing.assert_allclose(first, HashingEmbedder().encode(texts), atol=1e-7)
+    # A new process (fresh wrapper, same file) reads the stored vectors.
+    again = CachedEmbedder(model, ScoreCache(tmp_path / "c.sqlite"))
+    np.testing.assert_array_equal(again.encode(texts), first)
+    assert again.computed == 0 and again.served == 3 and len(model.seen) == 2
+    # Another revision of the model never reads the old entries.
+    retrained = Counting(HashingEmbedder(), revision="2")
+    CachedEmbedder(retrained, cache).encode(texts[:1])
+    assert retrained.seen == texts[:1]
+
+
+def test_rerun_of_the_same_claims_embeds_and_scores_nothing(db, splitter, tmp_path):
+    raw_embedder = Counting(HashingEmbedder())
+    ingest(db, "corpus-run", [EXAMPLES / "corpus"], splitter, raw_embedder)
+    cache = ScoreCache(tmp_path / "c.sqlite")
+    embedder = CachedEmbedder(raw_embedder, cache)
+    stance = Counting(ConflictRuleStance(splitter.nlp))
+    t = Thresholds(support_min_similarity=0.3, topical_min_similarity=0.2)
+    verifier = Verifier([CorpusProvider(db)], embedder, CachedStance(stance, cache), t)
+    claims = claims_from_texts(["Russia officially recognised the Taliban government on 3 July 2025.",
+                                "The Eiffel Tower is 330 metres tall."])
+    raw_embedder.seen.clear()
+    first = verifier.check(claims)
+    assert raw_embedder.seen and stance.seen
+    raw_embedder.seen.clear()
+    stance.seen.clear()
+    second = verifier.check(claims)
+    assert raw_embedder.seen == [] and stance.seen == []
+    for a, b in zip(first, second, strict=True):
+        assert a.verdict.label == b.verdict.label and a.verdict.confidence == b.verdict.confidence
+        assert [e.passage.passage_id for e in a.evidence] == [e.passage.passage_id for e in b.evidence]
+        assert [e.stance for e in a.evidence] == [e.stance for e in b.evidence]
+
+
+def test_corpus_vectors_reload_when_the_corpus_changes(tmp_path, splitter):
+    from warehouse.db import connect
+
+    embedder = HashingEmbedder()
+    con = connect(tmp_path / "w.duckdb")
+    (claim,) = claims_from_texts(["The lighthouse of Portvale was painted green in 1911."])
+    qvec = embedder.encode([claim.text])[0]
+    before = CorpusProvider(con).search(claim, qvec)
+    assert not any("lighthouse" in p.text for p in before.passages)
+    doc = tmp_path / "lighthouse.txt"
+    doc.write_text("The Portvale lighthouse was painted green in 1911 by the harbour board.\n", encoding="utf-8")
+    ingest(con, "corpus-run-2", [doc], splitter, embedder)
+    after = CorpusProvider(con).search(claim, qvec)
+    assert any("lighthouse" in p.text for p in after.passages)
+    con.close()
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_matrix_search_matches_sql_cosine(db, splitter, k):
+    embedder = HashingEmbedder()
+    ingest(db, "corpus-run", [EXAMPLES / "corpus"], splitter, embedder)
+    (claim,) = claims_from_texts(["The Eiffel Tower was built for the 1889 World's Fair in Paris."])
+    qvec = embedder.encode([claim.text])[0]
+    exact = [pid for pid, in db.execute(
+        "SELECT passage_id FROM passages ORDER BY array_cosine_similarity(embedding, ?::FLOAT[384]) DESC, "
+        "passage_id LIMIT ?", [qvec.tolist(), k]).fetchall()]
+    provider = CorpusProvider(db, candidates=k)
+    provider._has_fts = False  # vector side only
+    got = [p.passage_id for p in provider.search(claim, qvec).passages]
+    assert set(got) == set(exact)

@@ -1,0 +1,168 @@
+"""Model outputs cached by model revision and the sha256 of their input, so a re-run recomputes nothing.
+
+`ScoreCache` is one SQLite file (WAL, safe for several processes) with two tables: sentence
+embeddings and stance scores. `CachedEmbedder` and `CachedStance` wrap a model with it and count
+what they computed, so benchmarks and tests can show that a re-run embedded nothing. A different
+model revision (retrained weights, another package version) never reads the old entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from factledger.records import StanceScores
+from verifiers.embed import DIM, Embedder
+from verifiers.stance import StanceModel
+
+__all__ = ["CachedEmbedder", "CachedStance", "ScoreCache", "predict_pairs"]
+
+_CHUNK = 500  # SQLite host-parameter batches
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _pair_sha(claim: str, passage: str) -> str:
+    return _sha(claim + "\x00" + passage)
+
+
+class ScoreCache:
+    """Embeddings and stance scores keyed by (model revision, sha256 of the input text)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(
+            "CREATE TABLE IF NOT EXISTS embeddings (model TEXT, sha TEXT, vec BLOB, PRIMARY KEY (model, sha));"
+            "CREATE TABLE IF NOT EXISTS stances (model TEXT, sha TEXT, support REAL, refute REAL, neutral REAL,"
+            " PRIMARY KEY (model, sha));"
+        )
+        self._db.commit()
+
+    def _select(self, table: str, cols: str, model: str, shas: Sequence[str]) -> list[tuple]:
+        rows: list[tuple] = []
+        with self._lock:
+            for i in range(0, len(shas), _CHUNK):
+                part = list(shas[i:i + _CHUNK])
+                marks = ",".join("?" * len(part))
+                rows += self._db.execute(
+                    f"SELECT sha, {cols} FROM {table} WHERE model = ? AND sha IN ({marks})", [model, *part]
+                ).fetchall()
+        return rows
+
+    def _insert(self, table: str, n_values: int, rows: Iterable[tuple]) -> None:
+        marks = ",".join("?" * n_values)
+        with self._lock:
+            self._db.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", list(rows))
+            self._db.commit()
+
+    def vectors(self, model: str, shas: Sequence[str]) -> dict[str, np.ndarray]:
+        return {sha: np.frombuffer(blob, dtype=np.float32) for sha, blob in self._select("embeddings", "vec", model, shas)
+                if len(blob) == DIM * 4}
+
+    def put_vectors(self, model: str, items: dict[str, np.ndarray]) -> None:
+        self._insert("embeddings", 3, ((model, sha, np.asarray(v, dtype=np.float32).tobytes())
+                                       for sha, v in items.items()))
+
+    def stances(self, model: str, shas: Sequence[str]) -> dict[str, StanceScores]:
+        return {sha: StanceScores(support=s, refute=r, neutral=n)
+                for sha, s, r, n in self._select("stances", "support, refute, neutral", model, shas)}
+
+    def put_stances(self, model: str, items: dict[str, StanceScores]) -> None:
+        self._insert("stances", 5, ((model, sha, s.support, s.refute, s.neutral) for sha, s in items.items()))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class CachedEmbedder:
+    """An `Embedder` that encodes only texts it has not seen under the same model revision."""
+
+    def __init__(self, inner: Embedder, cache: ScoreCache, *, memory_items: int = 200_000) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.name = inner.name
+        self.revision = inner.revision
+        self.memory_items = memory_items
+        self._memory: dict[str, np.ndarray] = {}
+        self.computed = 0  # texts actually encoded by the model
+        self.served = 0  # texts answered from the cache
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        shas = [_sha(t) for t in texts]
+        found = {s: self._memory[s] for s in shas if s in self._memory}
+        missing = [s for s in dict.fromkeys(shas) if s not in found]
+        if missing:
+            found.update(self.cache.vectors(self.revision, missing))
+        todo = {s: t for s, t in zip(shas, texts, strict=True) if s not in found}
+        if todo:
+            vecs = self.inner.encode(list(todo.values()))
+            new = dict(zip(todo, vecs, strict=True))
+            self.cache.put_vectors(self.revision, new)
+            found.update(new)
+            self.computed += len(todo)
+        self.served += len(texts) - len(todo)
+        if len(self._memory) + len(found) > self.memory_items:
+            self._memory.clear()
+        self._memory.update(found)
+        return np.stack([found[s] for s in shas]).astype(np.float32, copy=False)
+
+
+def predict_pairs(model: StanceModel, pairs: Sequence[tuple[str, str]]) -> list[StanceScores]:
+    """Stance for many (claim, passage) pairs: one batched call when the model offers one."""
+    if not pairs:
+        return []
+    batched = getattr(model, "predict_pairs", None)
+    if batched is not None:
+        return batched(pairs)
+    by_claim: dict[str, list[int]] = {}
+    for i, (claim, _) in enumerate(pairs):
+        by_claim.setdefault(claim, []).append(i)
+    result: dict[int, StanceScores] = {}
+    for claim, idx in by_claim.items():
+        for i, s in zip(idx, model.predict(claim, [pairs[i][1] for i in idx]), strict=True):
+            result[i] = s
+    return [result[i] for i in range(len(pairs))]
+
+
+class CachedStance:
+    """A `StanceModel` that scores only (claim, passage) pairs it has not scored under the same revision."""
+
+    def __init__(self, inner: StanceModel, cache: ScoreCache) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.name = inner.name
+        self.revision = inner.revision
+        self.computed = 0
+        self.served = 0
+
+    def predict(self, claim: str, passages: Sequence[str]) -> list[StanceScores]:
+        return self.predict_pairs([(claim, p) for p in passages])
+
+    def predict_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[StanceScores]:
+        if not pairs:
+            return []
+        shas = [_pair_sha(c, p) for c, p in pairs]
+        found = self.cache.stances(self.revision, list(dict.fromkeys(shas)))
+        todo = {s: pair for s, pair in zip(shas, pairs, strict=True) if s not in found}
+        if todo:
+            new = dict(zip(todo, predict_pairs(self.inner, list(todo.values())), strict=True))
+            self.cache.put_stances(self.revision, new)
+            found.update(new)
+            self.computed += len(todo)
+        self.served += len(pairs) - len(todo)
+        return [found[s] for s in shas]
