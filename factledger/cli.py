@@ -36,6 +36,27 @@ def _iso_date(value: str) -> str:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value}") from None
 
 
+def _device(value: str) -> str:
+    v = value.strip().lower()
+    if v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()):
+        return v
+    raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N: {value}")
+
+
+def _add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", type=_device, default=None, metavar="{auto,cpu,cuda,cuda:N}",
+                   help="where the models run (default: $FACTLEDGER_DEVICE or auto: CUDA when torch sees a GPU)")
+
+
+def _add_runner(p: argparse.ArgumentParser) -> None:
+    _add_device(p)
+    p.add_argument("--runner", choices=("thread", "dask"), default=None,
+                   help="where the tasks run: thread (default: this process) or dask (a Dask cluster; "
+                        "a temporary local one without --dask-address)")
+    p.add_argument("--dask-address", default=None, metavar="tcp://HOST:8786",
+                   help="the scheduler of a running Dask cluster (implies --runner dask)")
+
+
 def _add_db(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=None, help="DuckDB file (default: $FACTLEDGER_DB or ./factledger.duckdb)")
 
@@ -64,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-claims", type=int, default=None, help="verify at most N claims, best first")
     _add_db(p)
     _add_providers(p)
+    _add_runner(p)
 
     p = sub.add_parser("check-claim", help="verify one claim, or a file of claims, typed in by hand")
     p.add_argument("text", nargs="?", help="the claim")
@@ -71,12 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="claims, one per line or JSON Lines with a \"claim\" field")
     _add_db(p)
     _add_providers(p)
+    _add_runner(p)
 
     p = sub.add_parser("corpus", help="manage the local evidence corpus")
     corpus_sub = p.add_subparsers(dest="corpus_command", required=True, metavar="ACTION")
     pa = corpus_sub.add_parser("add", help="ingest .txt/.md/.html files, folders and JSON Lines")
     pa.add_argument("paths", nargs="+", metavar="PATH")
     _add_db(pa)
+    _add_device(pa)
 
     p = sub.add_parser("export", help="export a view or table (CSV, Parquet, JSON Lines) or draft ClaimReview JSON-LD")
     p.add_argument("--format", choices=("csv", "parquet", "jsonl", "claimreview"), default="csv")
@@ -101,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--provider", action="append", dest="providers", metavar="NAME", help="source provider, repeatable")
     p.add_argument("--format", choices=("table", "json"), default="table")
     _add_db(p)
+    _add_runner(p)
 
     p = sub.add_parser("serve", help="serve the Prefect deployments: scheduled batch, manual checks, re-checks")
     p.add_argument("--feed", action="append", dest="feeds", default=[], metavar="URL", help="RSS/Atom feed, repeatable")
@@ -112,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-articles", type=int, default=50, help="articles per batch run at most")
     p.add_argument("--provider", action="append", dest="providers", metavar="NAME", help="source provider, repeatable")
     _add_db(p)
+    _add_runner(p)
 
     p = sub.add_parser("train", help="train one of FactLedger's own models from ../shared/data")
     train_sub = p.add_subparsers(dest="train_command", required=True, metavar="MODEL")
@@ -176,9 +202,23 @@ def _providers(args) -> list[str]:
 
 
 def _runtime(args):
+    """The models and clients of this process, on `--device` (a missing GPU is a ConfigError here,
+    before Prefect starts)."""
     from factledger.app import Runtime
 
-    return Runtime(wikipedia_api=args.wikipedia_api)
+    return Runtime(wikipedia_api=getattr(args, "wikipedia_api", None), device=args.device)
+
+
+def _runner(args) -> tuple[str, str | None]:
+    return args.runner or ("dask" if args.dask_address else "thread"), args.dask_address
+
+
+def _run(args, flow, **params):
+    """Run a flow on the chosen task runner; tasks on Dask workers build their own models on `--device`."""
+    from flows.runners import run_flow
+
+    runner, address = _runner(args)
+    return run_flow(flow, runner, address, device=args.device, **params)
 
 
 def cmd_check(args) -> int:
@@ -186,10 +226,12 @@ def cmd_check(args) -> int:
         from extractors.articles import load_article
 
         load_article(args.article)
+    rt = _runtime(args)
     import flows
 
-    flows.set_runtime(_runtime(args))
-    rows = flows.check_article_flow(
+    flows.set_runtime(rt)
+    rows = _run(
+        args, flows.check_article_flow,
         article=args.article, db=str(args.db or default_db_path()), providers=_providers(args),
         max_claims=args.max_claims, quiet=args.quiet, urls=args.urls, before=args.before,
     )
@@ -203,12 +245,12 @@ def cmd_check_claim(args) -> int:
     texts = ([args.text] if args.text else []) + (read_claims_file(args.from_file) if args.from_file else [])
     if not any(t.strip() for t in texts):
         raise InputError("no claim given (pass TEXT or --from FILE)")
+    rt = _runtime(args)
     import flows
 
-    flows.set_runtime(_runtime(args))
-    rows = flows.check_claim_flow(claims=texts, db=str(args.db or default_db_path()),
-                                  providers=_providers(args), quiet=args.quiet, urls=args.urls,
-                                  before=args.before)
+    flows.set_runtime(rt)
+    rows = _run(args, flows.check_claim_flow, claims=texts, db=str(args.db or default_db_path()),
+                providers=_providers(args), quiet=args.quiet, urls=args.urls, before=args.before)
     _print_results(rows, args.format)
     return EXIT_OK
 
@@ -220,7 +262,7 @@ def cmd_corpus_add(args) -> int:
     from warehouse.db import connect
     from warehouse.store import finish_run, start_run
 
-    rt = Runtime()
+    rt = Runtime(device=args.device)
     run_id = f"corpus-{uuid.uuid4()}"
     con = connect(args.db or default_db_path())
     try:
@@ -299,30 +341,32 @@ def cmd_report(args) -> int:
 def cmd_batch(args) -> int:
     if not args.feeds and not args.url_lists:
         raise InputError("nothing to do: give --feed URL or --url-list FILE")
+    rt = _runtime(args)
     import flows
 
-    flows.set_runtime(_runtime_plain())
-    counts = flows.batch_flow(feeds=args.feeds, url_lists=args.url_lists, db=str(args.db or default_db_path()),
-                              providers=args.providers or ["corpus"], max_articles=args.max_articles)
+    flows.set_runtime(rt)
+    counts = _run(args, flows.batch_flow, feeds=args.feeds, url_lists=args.url_lists,
+                  db=str(args.db or default_db_path()), providers=args.providers or ["corpus"],
+                  max_articles=args.max_articles)
     print(json.dumps(counts) if args.format == "json" else
           ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
     return EXIT_OK if not counts.get("failed") else EXIT_FAILED
 
 
-def _runtime_plain():
-    from factledger.app import Runtime
-
-    return Runtime()
-
-
 def cmd_serve(args) -> int:
+    if args.device:  # each flow run builds its models on it: refuse a missing GPU now
+        from verifiers.embed import resolve_device
+
+        resolve_device(args.device)
     import flows
     from flows.serve import serve_deployments
 
     flows.set_runtime(None)
-    serve_deployments(args.db or default_db_path(), feeds=args.feeds, url_lists=args.url_lists,
-                      providers=args.providers or ["corpus"], cron=args.cron, recheck_cron=args.recheck_cron,
-                      recheck_days=args.recheck_days, max_articles=args.max_articles)
+    runner, address = _runner(args)
+    serve_deployments(args.db or default_db_path(), runner=runner, dask_address=address, feeds=args.feeds,
+                      url_lists=args.url_lists, providers=args.providers or ["corpus"], cron=args.cron,
+                      recheck_cron=args.recheck_cron, recheck_days=args.recheck_days,
+                      max_articles=args.max_articles, device=args.device)
     return EXIT_OK
 
 

@@ -33,10 +33,15 @@ class FetchError(FactLedgerError):
         self.url = url
         self.reason = reason
         self.status = status
+        self.detail = detail
         msg = f"{reason}: {url}"
         if detail:
             msg += f" ({detail})"
         super().__init__(msg)
+
+    def __reduce__(self):
+        # Rebuilt whole when pickled (a fetch error raised on a Dask worker reaches the flow intact).
+        return type(self), (self.url, self.reason, self.detail, self.status)
 
 
 class TransientFetchError(FetchError):

@@ -16,6 +16,7 @@ OFFLINE_DEFAULTS = {
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
+    "DASK_LOGGING__DISTRIBUTED": "warning",  # Dask's own INFO lines; inherited by local workers
 }
 
 

@@ -10,22 +10,29 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from extractors.articles import load_article
+from extractors.claims import extract_claims
 from extractors.feeds import fetch_feed
-from factledger.errors import FactLedgerError, FetchError, InputError
+from factledger.app import run_info
+from factledger.errors import FactLedgerError, FetchError
 from factledger.net import TEXT_TYPES
+from factledger.records import Article, ClaimResult
 from flows.check import (
+    RuntimeSpec,
     _artifact,
     _begin,
+    _db_path,
     _fail,
+    _flow_runtime,
     _run_id,
-    check_article_flow,
+    _verify,
     get_runtime,
     store_claims_task,
-    verify_claims_task,
+    verify_in_chunks,
 )
+from flows.runners import env_task_runner, parallel_slots
 from warehouse.db import opened
 from warehouse.queries import claims_due_for_recheck, known_article_refs, known_text_hashes
-from warehouse.store import finish_run, record_batch_item
+from warehouse.store import finish_run, record_batch_item, start_run, store_article_results
 
 __all__ = ["batch_flow", "recheck_flow"]
 
@@ -66,7 +73,49 @@ def _ref(entry: str) -> str:
     return entry if "://" in entry else str(Path(entry).expanduser().resolve())
 
 
-@flow(name="batch", log_prints=False)
+@task(name="load-article", cache_policy=NO_CACHE)
+def fetch_article_task(url: str, spec: RuntimeSpec | None = None) -> tuple[Article | None, str | None]:
+    """(article, None), or (None, the named reason it could not be loaded): an unusable page is
+    a status row of the batch, not a failed task."""
+    try:
+        return load_article(url, get_runtime(spec).fetcher), None
+    except FactLedgerError as exc:
+        return None, _short(exc)
+
+
+@task(name="analyse-article", cache_policy=NO_CACHE)
+def analyse_article_task(article: Article, providers: list[str], db: str, max_claims: int | None,
+                         spec: RuntimeSpec | None = None) -> list[ClaimResult]:
+    """The heavy part of checking one article, on whichever worker gets it: extract its claims and
+    verify them, reading the warehouse read-only. Returns records; stores nothing."""
+    rt = get_runtime(spec)
+    claims = extract_claims(article, rt.splitter, rt.scorer, min_score=rt.thresholds.checkworthy_min_score,
+                            max_claims=max_claims)
+    return _verify(claims, providers, db, True, (), None, spec)
+
+
+@task(name="store-article", cache_policy=NO_CACHE)
+def store_batch_article_task(db: str, child_run_id: str, providers: list[str], params: dict, article: Article,
+                             results: list[ClaimResult]) -> None:
+    """One article of a batch as its own `check-article` run: recorded, stored, finished, with
+    the write lock held once. Runs in the flow process (called, never submitted)."""
+    with opened(db) as con:
+        start_run(con, run_info(child_run_id, "check-article", get_runtime(), providers, params))
+        try:
+            store_article_results(con, child_run_id, article, results)
+        except BaseException as exc:
+            finish_run(con, child_run_id, error=_short(exc))
+            raise
+        finish_run(con, child_run_id)
+
+
+def _record(db: str, run_id: str, url: str, origin: str, status: str, reason: str | None = None,
+            article_id: str | None = None, child: str | None = None) -> None:
+    with opened(db) as con:
+        record_batch_item(con, run_id, url, origin, status, reason, article_id, child)
+
+
+@flow(name="batch", log_prints=False, task_runner=env_task_runner())
 def batch_flow(
     feeds: Sequence[str] = (),
     url_lists: Sequence[str] = (),
@@ -74,52 +123,83 @@ def batch_flow(
     providers: Sequence[str] = ("corpus",),
     max_articles: int = 50,
     max_claims: int | None = None,
+    device: str | None = None,
 ) -> dict:
-    """Check the new articles of feeds and URL lists, one `check-article` sub-run per article.
+    """Check the new articles of feeds and URL lists, each as its own `check-article` run.
 
     New means: a URL not stored before, whose text is not already stored under another URL.
     One article failing does not stop the batch; every candidate is accounted for in `batch_items`.
+
+    Articles go through in windows as wide as the task runner (one at a time on the thread pool,
+    one per worker thread on Dask): load them, drop duplicates, extract and verify them on the
+    workers, then store them here one at a time. Workers read the warehouse only while a window
+    is being verified and this process writes only between windows, so they never wait on
+    each other's locks.
     """
-    run_id = _run_id()
+    run_id, db = _run_id(), _db_path(db)
+    spec = _flow_runtime(device)
+    providers = list(providers)
     _begin(db, run_id, "batch", providers, {"feeds": list(feeds), "url_lists": list(url_lists)})
     counts = {"checked": 0, "seen_before": 0, "duplicate_content": 0, "failed": 0}
     items: list[dict] = []
+
+    def account(url: str, origin: str, status: str, reason: str | None = None, article_id: str | None = None,
+                child: str | None = None) -> None:
+        counts[status] += 1
+        items.append({"url": url, "status": status, "reason": reason or ""})
+        _record(db, run_id, url, origin, status, reason, article_id, child)
+
     try:
         candidates = discover_task(list(feeds), list(url_lists))
         with opened(db, read_only=True) as con:
             seen = known_article_refs(con, [u for u, _ in candidates])
             hashes = known_text_hashes(con)
-        rt = get_runtime()
-        todo = 0
+        todo: list[tuple[str, str]] = []
         for url, origin in candidates:
-            status, reason, article_id, child = "checked", None, None, None
             if origin.startswith(("feed-error:", "list-error:")):
-                status, reason = "failed", origin.split(":", 1)[1][:200]
+                account(url, origin, "failed", origin.split(":", 1)[1][:200])
             elif url in seen:
-                status = "seen_before"
-            elif todo >= max_articles:
-                continue  # left for the next run
-            else:
-                todo += 1
+                account(url, origin, "seen_before")
+            elif len(todo) < max_articles:
+                todo.append((url, origin))
+            # else: left for the next run
+        width = parallel_slots()
+        for start in range(0, len(todo), width):
+            window = todo[start:start + width]
+            loads = [fetch_article_task.submit(url, spec) for url, _ in window]
+            fresh: list[tuple[str, str, Article]] = []
+            for (url, origin), future in zip(window, loads):
                 try:
-                    art = load_article(url, rt.fetcher)
-                    article_id = art.article_id
-                    if art.text_sha256 in hashes:
-                        status = "duplicate_content"
-                    else:
-                        state = check_article_flow(article=url, db=db, providers=providers, max_claims=max_claims,
-                                                   quiet=True, return_state=True)
-                        child = str(state.state_details.flow_run_id) if state.state_details else None
-                        if state.is_failed():
-                            status, reason = "failed", _reason(state)
-                        else:
-                            hashes.add(art.text_sha256)
-                except FactLedgerError as exc:
-                    status, reason = "failed", _short(exc)
-            counts[status] += 1
-            items.append({"url": url, "status": status, "reason": reason or ""})
-            with opened(db) as con:
-                record_batch_item(con, run_id, url, origin, status, reason, article_id, child)
+                    art, reason = future.result()
+                except Exception as exc:
+                    art, reason = None, _short(exc)
+                if art is None:
+                    account(url, origin, "failed", reason)
+                    continue
+                if art.text_sha256 in hashes or any(a.text_sha256 == art.text_sha256 for _, _, a in fresh):
+                    account(url, origin, "duplicate_content", article_id=art.article_id)
+                else:
+                    fresh.append((url, origin, art))
+            analyses = [analyse_article_task.submit(art, providers, db, max_claims, spec) for _, _, art in fresh]
+            done = []
+            for (url, origin, art), future in zip(fresh, analyses):  # the whole window, before any store
+                try:
+                    done.append((url, origin, art, str(future.task_run_id), future.result()))
+                except Exception as exc:
+                    done.append((url, origin, art, None, exc))
+            for url, origin, art, child, results in done:
+                if isinstance(results, Exception):
+                    account(url, origin, "failed", _short(results), art.article_id)
+                    continue
+                # child: the article's run id, that of the Prefect task run that analysed it
+                try:
+                    store_batch_article_task(db, child, providers, {"article": url, "max_claims": max_claims,
+                                                                    "batch_run_id": run_id}, art, results)
+                except Exception as exc:
+                    account(url, origin, "failed", _short(exc), art.article_id, child)
+                    continue
+                hashes.add(art.text_sha256)
+                account(url, origin, "checked", article_id=art.article_id, child=child)
         with opened(db) as con:
             finish_run(con, run_id)
     except BaseException as exc:
@@ -139,20 +219,13 @@ def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
-def _reason(state) -> str:
-    try:
-        state.result()
-    except BaseException as exc:  # the sub-run's own exception
-        return _short(exc)
-    return state.name
-
-
-@flow(name="recheck", log_prints=False)
+@flow(name="recheck", log_prints=False, task_runner=env_task_runner())
 def recheck_flow(
     db: str = "factledger.duckdb",
     older_than_days: float = 7.0,
     limit: int = 100,
     providers: Sequence[str] = ("corpus",),
+    device: str | None = None,
 ) -> dict:
     """Verify again the claims whose latest verdict is older than `older_than_days`.
 
@@ -160,12 +233,14 @@ def recheck_flow(
     are fetched again, so a changed page gets a new source row (new hash) and a vanished page a
     failed one: see the `source_changes` view.
     """
+    db = _db_path(db)
     with opened(db, read_only=True) as con:
         claims = claims_due_for_recheck(con, older_than_days, limit)
     run_id = _run_id()
+    spec = _flow_runtime(device)
     _begin(db, run_id, "recheck", providers, {"older_than_days": older_than_days, "limit": limit})
     try:
-        results = verify_claims_task(claims, list(providers), db, True) if claims else []
+        results = verify_in_chunks(claims, providers, db, True, spec=spec) if claims else []
         store_claims_task(db, run_id, results)
     except BaseException as exc:
         _fail(db, run_id, exc)

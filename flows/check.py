@@ -1,9 +1,18 @@
-"""`check-article` and `check-claim` flows. Coarse tasks; one DuckDB writer per flow run."""
+"""`check-article` and `check-claim` flows. Coarse tasks; one DuckDB writer per flow run.
+
+Tasks do pure work and return records; they are submitted to the flow's task runner (the thread
+pool by default, a Dask cluster with `flows.runners.run_flow(..., runner="dask")`), so on a
+cluster they run in worker processes that build their own models once, from a `RuntimeSpec`.
+Only the flow process writes to DuckDB, once to record the run and once to store the results.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 from prefect import flow, task
@@ -13,28 +22,64 @@ from prefect.runtime import flow_run
 from extractors.articles import load_article
 from extractors.claims import claims_from_texts, extract_claims
 from factledger.app import Runtime, make_providers, make_verifier, result_rows, run_info
-from factledger.records import Article, Claim, ClaimResult
 from factledger.errors import InputError
+from factledger.records import Article, Claim, ClaimResult
+from factledger.settings import Thresholds
+from flows.runners import chunks, env_task_runner, parallel_slots
 from warehouse.db import opened
 from warehouse.store import finish_run, start_run, store_article_results, store_claim_results
 
-__all__ = ["check_article_flow", "check_claim_flow", "set_runtime"]
+__all__ = ["RuntimeSpec", "check_article_flow", "check_claim_flow", "get_runtime", "set_runtime"]
 
 log = logging.getLogger(__name__)
 _RUNTIME: Runtime | None = None
+_SPEC: RuntimeSpec | None = None  # what _RUNTIME was built from (or, injected, what it amounts to)
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeSpec:
+    """The plain settings a worker process needs to build the same Runtime as the flow process.
+    Models, connections and clients never travel between processes; this does."""
+
+    device: str | None = None
+    wikipedia_api: str | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+    @classmethod
+    def of(cls, rt: Runtime) -> RuntimeSpec:
+        return cls(rt.device, rt.wikipedia_api, rt.thresholds)
+
+    def build(self) -> Runtime:
+        return Runtime(device=self.device, wikipedia_api=self.wikipedia_api, thresholds=self.thresholds)
 
 
 def set_runtime(rt: Runtime | None) -> None:
-    """Use these models and clients for the flows in this process (tests inject fakes here)."""
-    global _RUNTIME
-    _RUNTIME = rt
+    """Use these models and clients for the flows in this process (tests inject fakes here).
+
+    Tasks that run in other processes (a Dask cluster) build the packaged models instead."""
+    global _RUNTIME, _SPEC
+    with _LOCK:
+        _RUNTIME, _SPEC = rt, (RuntimeSpec.of(rt) if rt is not None else None)
 
 
-def get_runtime() -> Runtime:
-    global _RUNTIME
-    if _RUNTIME is None:
-        _RUNTIME = Runtime()
-    return _RUNTIME
+def get_runtime(spec: RuntimeSpec | None = None) -> Runtime:
+    """This process's Runtime, built on first use and then reused: once per flow process, once per
+    Dask worker process. A task passes the flow's `spec`; a different one builds a new Runtime."""
+    global _RUNTIME, _SPEC
+    with _LOCK:
+        if _RUNTIME is None or (spec is not None and spec != _SPEC):
+            spec = spec or RuntimeSpec()
+            _RUNTIME, _SPEC = spec.build(), spec
+        return _RUNTIME
+
+
+def _flow_runtime(device: str | None) -> RuntimeSpec:
+    """The spec of the flow process's Runtime, rebuilt first if the flow's `device` asks for another."""
+    rt = get_runtime()
+    if device and device != rt.device:
+        rt = get_runtime(RuntimeSpec(device, rt.wikipedia_api, rt.thresholds))
+    return RuntimeSpec.of(rt)
 
 
 def _progress(i: int, n: int, claim: Claim) -> None:
@@ -42,25 +87,47 @@ def _progress(i: int, n: int, claim: Claim) -> None:
 
 
 @task(name="load-article", cache_policy=NO_CACHE, retries=0)
-def load_article_task(ref: str) -> Article:
-    return load_article(ref, get_runtime().fetcher)
+def load_article_task(ref: str, spec: RuntimeSpec | None = None) -> Article:
+    return load_article(ref, get_runtime(spec).fetcher)
 
 
 @task(name="extract-claims", cache_policy=NO_CACHE)
-def extract_claims_task(article: Article, max_claims: int | None) -> list[Claim]:
-    rt = get_runtime()
+def extract_claims_task(article: Article, max_claims: int | None, spec: RuntimeSpec | None = None) -> list[Claim]:
+    rt = get_runtime(spec)
     return extract_claims(article, rt.splitter, rt.scorer, min_score=rt.thresholds.checkworthy_min_score,
                           max_claims=max_claims)
 
 
-@task(name="verify-claims", cache_policy=NO_CACHE)
-def verify_claims_task(claims: list[Claim], providers: list[str], db: str, quiet: bool,
-                       urls: Sequence[str] = (), before: str | None = None) -> list[ClaimResult]:
-    """Retrieve, score and decide, reading the warehouse through a read-only connection."""
-    rt = get_runtime()
+def _verify(claims: Sequence[Claim], providers: Sequence[str], db: str, quiet: bool, urls: Sequence[str],
+            before: str | None, spec: RuntimeSpec | None, first: int = 0, total: int | None = None
+            ) -> list[ClaimResult]:
+    rt = get_runtime(spec)
+    progress = None if quiet else (lambda i, n, claim: _progress(first + i, total or n, claim))
     with opened(db, read_only=True) as con:
         verifier = make_verifier(make_providers(providers, con, rt, urls), rt, before=before)
-        return verifier.check(claims, progress=None if quiet else _progress)
+        return verifier.check(list(claims), progress=progress)
+
+
+@task(name="verify-claims", cache_policy=NO_CACHE)
+def verify_claims_task(claims: list[Claim], providers: list[str], db: str, quiet: bool,
+                       urls: Sequence[str] = (), before: str | None = None,
+                       spec: RuntimeSpec | None = None, first: int = 0, total: int | None = None
+                       ) -> list[ClaimResult]:
+    """Retrieve, score and decide, reading the warehouse through a read-only connection.
+    (`first`, `total`: where this chunk sits among all the claims, for the progress lines.)"""
+    return _verify(claims, providers, db, quiet, urls, before, spec, first, total)
+
+
+def verify_in_chunks(claims: Sequence[Claim], providers: Sequence[str], db: str, quiet: bool,
+                     urls: Sequence[str] = (), before: str | None = None, spec: RuntimeSpec | None = None,
+                     claims_per_task: int | None = None) -> list[ClaimResult]:
+    """Submit the claims to the task runner in chunks (one chunk on the thread pool, one per worker
+    thread on Dask, `claims_per_task` if given) and gather the results in the claims' order."""
+    parts = chunks(claims, parallel_slots(), claims_per_task) or [[]]  # no claims: still check the providers
+    starts = [sum(len(p) for p in parts[:i]) for i in range(len(parts))]
+    futures = [verify_claims_task.submit(part, list(providers), db, quiet, list(urls), before, spec, first, len(claims))
+               for part, first in zip(parts, starts)]
+    return [r for f in futures for r in f.result()]
 
 
 @task(name="store-article", cache_policy=NO_CACHE)
@@ -96,6 +163,11 @@ def _run_id() -> str:
     return str(flow_run.get_id())
 
 
+def _db_path(db: str) -> str:
+    """Absolute, so that workers in other processes (same path on other machines) find the file."""
+    return str(Path(db).expanduser().resolve())
+
+
 def _begin(db: str, run_id: str, flow_name: str, providers: Sequence[str], params: dict) -> None:
     with opened(db) as con:
         start_run(con, run_info(run_id, flow_name, get_runtime(), providers, params))
@@ -106,7 +178,7 @@ def _fail(db: str, run_id: str, exc: BaseException) -> None:
         finish_run(con, run_id, error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
 
 
-@flow(name="check-article", log_prints=False)
+@flow(name="check-article", log_prints=False, task_runner=env_task_runner())
 def check_article_flow(
     article: str,
     db: str = "factledger.duckdb",
@@ -115,18 +187,23 @@ def check_article_flow(
     quiet: bool = False,
     urls: Sequence[str] = (),
     before: str | None = None,
+    device: str | None = None,
+    claims_per_task: int | None = None,
 ) -> list[dict]:
     """Extract check-worthy claims from one article (path or URL), verify each, store everything.
 
-    The write lock is taken only to record the run and to store the article (one transaction).
+    `device` (auto, cpu, cuda, cuda:N) is where the models run, in this process and on workers;
+    unset, $FACTLEDGER_DEVICE or auto. The write lock is taken only to record the run and to
+    store the article (one transaction).
     """
-    run_id = _run_id()
-    art = load_article_task(article)  # bad input fails here, before the warehouse is touched
+    run_id, db = _run_id(), _db_path(db)
+    spec = _flow_runtime(device)
+    art = load_article_task.submit(article, spec).result()  # bad input fails here, before the warehouse is touched
     _begin(db, run_id, "check-article", providers,
            {"article": article, "max_claims": max_claims, "urls": list(urls), "before": before})
     try:
-        claims = extract_claims_task(art, max_claims)
-        results = verify_claims_task(claims, list(providers), db, quiet, list(urls), before)
+        claims = extract_claims_task.submit(art, max_claims, spec).result()
+        results = verify_in_chunks(claims, providers, db, quiet, urls, before, spec, claims_per_task)
         store_article_task(db, run_id, art, results)
     except BaseException as exc:
         _fail(db, run_id, exc)
@@ -136,7 +213,7 @@ def check_article_flow(
     return rows
 
 
-@flow(name="check-claim", log_prints=False)
+@flow(name="check-claim", log_prints=False, task_runner=env_task_runner())
 def check_claim_flow(
     text: str | None = None,
     claims: Sequence[str] | None = None,
@@ -145,16 +222,19 @@ def check_claim_flow(
     quiet: bool = False,
     urls: Sequence[str] = (),
     before: str | None = None,
+    device: str | None = None,
+    claims_per_task: int | None = None,
 ) -> list[dict]:
     """Verify one claim (`text`) or many (`claims`) typed in by hand, models loaded once."""
     texts = ([text] if text else []) + list(claims or [])
     claim_records = claims_from_texts(texts)
     if not claim_records:
         raise InputError("no claim given (pass text or claims)")
-    run_id = _run_id()
+    run_id, db = _run_id(), _db_path(db)
+    spec = _flow_runtime(device)
     _begin(db, run_id, "check-claim", providers, {"claims": len(claim_records), "urls": list(urls), "before": before})
     try:
-        results = verify_claims_task(claim_records, list(providers), db, quiet, list(urls), before)
+        results = verify_in_chunks(claim_records, providers, db, quiet, urls, before, spec, claims_per_task)
         store_claims_task(db, run_id, results)
     except BaseException as exc:
         _fail(db, run_id, exc)

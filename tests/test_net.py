@@ -96,3 +96,16 @@ def test_html_charset_from_meta_when_header_has_none(httpserver, fetcher):
     body = '<html><head><meta charset="windows-1252"></head><body>caf\xe9</body></html>'.encode("cp1252")
     httpserver.expect_request("/latin").respond_with_data(body, content_type="text/html")
     assert "café" in fetcher.get(httpserver.url_for("/latin")).text()
+
+
+def test_fetch_errors_survive_pickling():
+    # Errors raised on a Dask worker cross a process boundary; they must arrive whole.
+    import pickle
+
+    from factledger.errors import PermanentFetchError, TransientFetchError
+
+    for exc in (TransientFetchError("https://example.org/a", "timeout", "after 5 s"),
+                PermanentFetchError("https://example.org/b", "http_404", status=404)):
+        back = pickle.loads(pickle.dumps(exc))
+        assert type(back) is type(exc) and str(back) == str(exc)
+        assert (back.url, back.reason, back.status) == (exc.url, exc.reason, exc.status)
