@@ -49,12 +49,21 @@ class Provider(Protocol):
 # Corpus embeddings held in memory per process, keyed by database file and corpus fingerprint:
 # one matrix product answers a query (about 10 ms over 100k passages, against about 130 ms for
 # DuckDB's array_cosine_similarity scan), and a changed corpus is reloaded.
-_MATRICES: dict[tuple, tuple[list[str], np.ndarray]] = {}
+@dataclass(frozen=True)
+class CorpusMatrix:
+    """Every corpus passage's unit vector, one row each, and the row of each passage id."""
+
+    ids: list[str]
+    vectors: np.ndarray
+    row: dict[str, int]
+
+
+_MATRICES: dict[tuple, CorpusMatrix] = {}
 _MATRIX_LOCK = threading.Lock()
 
 
-def corpus_matrix(con: duckdb.DuckDBPyConnection, vectors_sql: str, fingerprint_sql: str) -> tuple[list[str], np.ndarray]:
-    """(passage ids, unit vectors) of every corpus passage with an embedding, cached per process."""
+def corpus_matrix(con: duckdb.DuckDBPyConnection, vectors_sql: str, fingerprint_sql: str) -> CorpusMatrix:
+    """The vectors of every corpus passage with an embedding, cached per process."""
     path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
     key = (path[0] if path else None, *con.execute(fingerprint_sql).fetchone())
     with _MATRIX_LOCK:
@@ -64,10 +73,10 @@ def corpus_matrix(con: duckdb.DuckDBPyConnection, vectors_sql: str, fingerprint_
             ids = [str(x) for x in cols["passage_id"]]
             mat = (np.stack(cols["embedding"]).astype(np.float32, copy=False) if ids
                    else np.zeros((0, 384), dtype=np.float32))
+            hit = CorpusMatrix(ids, mat, {pid: i for i, pid in enumerate(ids)})
             if key[0]:  # an in-memory database has no stable identity: don't keep it
                 _MATRICES.clear()
-                _MATRICES[key] = (ids, mat)
-            hit = (ids, mat)
+                _MATRICES[key] = hit
     return hit
 
 
@@ -82,7 +91,7 @@ class CorpusProvider:
         self._bm25_sql = query_sql("corpus_bm25")
         self._vectors_sql = query_sql("corpus_vectors")
         self._fingerprint_sql = query_sql("corpus_fingerprint")
-        self._matrix: tuple[list[str], np.ndarray] | None = None
+        self._matrix: CorpusMatrix | None = None
         self._rows_sql = query_sql("passages_by_id")
         self._has_fts = has_fts(con)
 
@@ -95,13 +104,13 @@ class CorpusProvider:
                     lexical[pid] = float(score)
             if self._matrix is None:  # once per provider, i.e. per article or batch of claims
                 self._matrix = corpus_matrix(cur, self._vectors_sql, self._fingerprint_sql)
-            ids_all, mat = self._matrix
+            matrix = self._matrix
             vec_ids = []
-            if len(ids_all):
-                sims = mat @ np.asarray(query_vector, dtype=np.float32)
-                k = min(self.candidates, len(ids_all))
+            if matrix.ids:
+                sims = matrix.vectors @ np.asarray(query_vector, dtype=np.float32)
+                k = min(self.candidates, len(matrix.ids))
                 top = np.argpartition(-sims, k - 1)[:k]
-                vec_ids = [ids_all[i] for i in top[np.argsort(-sims[top], kind="stable")]]
+                vec_ids = [matrix.ids[i] for i in top[np.argsort(-sims[top], kind="stable")]]
             ids = list(dict.fromkeys([*lexical, *vec_ids]))
             if not ids:
                 return Candidates()
@@ -110,7 +119,7 @@ class CorpusProvider:
             cur.close()
         sources: dict[str, Source] = {}
         passages = []
-        for (pid, sid, text, start, end, emb, provider, url, final_url, title, fetched_at, http_status,
+        for (pid, sid, text, start, end, provider, url, final_url, title, fetched_at, http_status,
              ctype, raw_sha, text_sha, extractor, ext_ver, fstatus, reason) in rows:
             src = Source(
                 provider=provider, url=url, final_url=final_url, title=title, fetched_at=fetched_at,
@@ -120,12 +129,18 @@ class CorpusProvider:
             )
             sources[sid] = src
             passage = Passage(source_id=sid, text=text, start=start, end=end,
-                              embedding=tuple(emb) if emb is not None else None)
+                              embedding=self._embedding(pid))
             if passage.passage_id != pid:  # ids are derived from content; a mismatch means tampering
                 log.warning("passage %s does not match its stored text; skipped", pid)
                 continue
             passages.append(passage)
         return Candidates(tuple(sources.values()), tuple(passages), lexical)
+
+    def _embedding(self, passage_id: str) -> tuple[float, ...] | None:
+        """From the in-memory matrix: reading FLOAT[384] columns back from DuckDB cost ~0.3 s per
+        lookup of 30 passages over a 130k-passage corpus, without them 0.02 s."""
+        row = self._matrix.row.get(passage_id) if self._matrix else None
+        return None if row is None else tuple(self._matrix.vectors[row].tolist())
 
 
 def keyword_query(text: str, max_terms: int = 10) -> str:
