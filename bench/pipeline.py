@@ -408,9 +408,11 @@ def batch(tmp: Path, db: Path, n: int) -> dict:
 
     with duckdb.connect(str(db), read_only=True) as con:
         counts = dict(con.execute("SELECT status, count(*) FROM batch_items GROUP BY status").fetchall())
+        reasons = dict(con.execute("SELECT reason, count(*) FROM batch_items WHERE status = 'failed' "
+                                   "GROUP BY reason ORDER BY 2 DESC").fetchall())
         verdicts = con.execute("SELECT count(*) FROM verdicts v JOIN runs r USING (run_id) "
                                "WHERE r.flow_name = 'check-article' AND r.params LIKE '%127.0.0.1%'").fetchone()[0]
-    return {"batch_articles": n, "batch_status": counts, "batch_verdicts": verdicts,
+    return {"batch_articles": n, "batch_status": counts, "batch_failures": reasons, "batch_verdicts": verdicts,
             "batch_seconds": round(wall, 1), "batch_articles_per_minute": round(n / wall * 60, 2),
             "batch_peak_rss_mb": max(peak_rss_mb_children(), before)}
 
