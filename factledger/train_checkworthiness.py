@@ -28,6 +28,8 @@ from typing import Sequence
 
 import numpy as np
 
+from factledger.records import sha256_file
+
 __all__ = [
     "CACHE_DIR", "Item", "cached_embeddings", "cached_linguistic", "claimbuster_split", "clef_documents",
     "data_root", "run",
@@ -50,12 +52,6 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,7 +362,7 @@ def run(argv: list[str]) -> int:
         "clef_negative_rate": args.clef_negative_rate,
         "threshold": threshold,
         "threshold_origin": "max F1 of the check-worthy class on the ClaimBuster dev split (10%, seeded)",
-        "training_files": [{"path": str(f.relative_to(root.parent)), "sha256": file_sha256(f),
+        "training_files": [{"path": str(f.relative_to(root.parent)), "sha256": sha256_file(f),
                             "bytes": f.stat().st_size} for f in files],
         "sizes": {"claimbuster_train": len(cb["train"]), "claimbuster_dev": len(cb["dev"]),
                   "claimbuster_test_held_out": len(cb["test"]), "clef_train_sentences": len(clef_train),

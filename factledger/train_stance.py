@@ -17,7 +17,6 @@ temperature) and ``MODEL_CARD.md``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import math
@@ -28,6 +27,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+from factledger.records import sha256_file
 
 __all__ = ["DATASETS", "LABELS", "VERSION", "fit_temperature", "load_pairs", "run", "shared_dir"]
 
@@ -53,12 +54,6 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +85,7 @@ def load_pairs(root: Path, seed: int) -> tuple[list[Pair], dict[str, dict]]:
             seen.add(key)
             pairs.append(Pair(r["premise"], r["hypothesis"], LABELS.index(r["label"]), name))
             kept += 1
-        prov[name] = {"path": f"nli-train/{name}/pairs.jsonl", "sha256": _sha256_file(path),
+        prov[name] = {"path": f"nli-train/{name}/pairs.jsonl", "sha256": sha256_file(path),
                       "read": len(rows), "kept": kept, "dropped_duplicates": dups}
     return pairs, prov
 
@@ -336,7 +331,7 @@ def package(args, out: Path, ckpt_dir: Path, model, tok, dev, state, prov, train
         "temperature": temperature,
         "calibration": {"method": "temperature", "fitted_on": f"held-out NLI dev split ({len(dev)} pairs)",
                         "dev_nll_before": dev_m["nll"], "dev_nll_after": dev_cal["nll"]},
-        "weights_sha256": _sha256_file(weights),
+        "weights_sha256": sha256_file(weights),
         "dtype": "float16",
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "train_seconds": round(state["train_seconds"], 1),

@@ -10,7 +10,6 @@ non-zero ``rule_weight``, a year or unit-amount mismatch between claim and passa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -19,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from factledger.records import StanceScores
+from factledger.records import StanceScores, sha256_file
 from verifiers.calibration import Calibration
 from verifiers.stance import _unit_conflict
 from verifiers.textfeatures import years
@@ -47,12 +46,6 @@ def number_conflict(claim: str, passage: str) -> bool:
     return _unit_conflict(claim, passage)
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class CrossEncoderStance:
@@ -77,7 +70,7 @@ class CrossEncoderStance:
         self.calibration = Calibration.from_meta(self.path / "meta.json")
         self.max_length = int(max_length or meta.get("max_length", 128))
         self.batch_size = batch_size
-        self.revision = f"{meta['version']}+{_sha256_file(self.path / 'model.safetensors')[:12]}"
+        self.revision = f"{meta['version']}+{sha256_file(self.path / 'model.safetensors')[:12]}"
         # Share of the support probability moved to refute when `number_conflict` fires; the value
         # measured on FEVER-Symmetric dev is stored in meta.json (0 = the model alone).
         self.rule_weight = float(meta.get("rule_weight", 0.0) if rule_weight is None else rule_weight)
