@@ -115,7 +115,7 @@ def make_providers(names: Sequence[str], con: duckdb.DuckDBPyConnection, rt: Run
     providers: list[Provider] = []
     for name in dict.fromkeys(names):
         if name == "corpus":
-            providers.append(CorpusProvider(con, candidates=rt.thresholds.retrieve_candidates))
+            providers.append(CorpusProvider(con, candidates=rt.thresholds.retrieve_candidates, cache=rt.cache))
         elif name == "wikipedia":
             providers.append(WikipediaProvider(rt.fetcher, rt.splitter, api_url=rt.wikipedia_api))
         elif name == "factchecks":

@@ -1,7 +1,8 @@
 """Model outputs cached by model revision and the sha256 of their input, so a re-run recomputes nothing.
 
-`ScoreCache` is one SQLite file (WAL, safe for several processes) with two tables: sentence
-embeddings and stance scores. `CachedEmbedder` and `CachedStance` wrap a model with it and count
+`ScoreCache` is one SQLite file (WAL, safe for several processes) with three tables: sentence
+embeddings, stance scores, and BM25 hits per corpus state (the corpus fingerprint is the key, so
+an added document invalidates them). `CachedEmbedder` and `CachedStance` wrap a model with it and count
 what they computed, so benchmarks and tests can show that a re-run embedded nothing. A different
 model revision (retrained weights, another package version) never reads the old entries.
 """
@@ -9,6 +10,7 @@ model revision (retrained weights, another package version) never reads the old 
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import threading
 from pathlib import Path
@@ -34,7 +36,7 @@ def _pair_sha(claim: str, passage: str) -> str:
 
 
 class ScoreCache:
-    """Embeddings and stance scores keyed by (model revision, sha256 of the input text)."""
+    """Embeddings, stance scores and BM25 hits keyed by (model revision or index identity, sha256 of the input)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -47,6 +49,7 @@ class ScoreCache:
             "CREATE TABLE IF NOT EXISTS embeddings (model TEXT, sha TEXT, vec BLOB, PRIMARY KEY (model, sha));"
             "CREATE TABLE IF NOT EXISTS stances (model TEXT, sha TEXT, support REAL, refute REAL, neutral REAL,"
             " PRIMARY KEY (model, sha));"
+            "CREATE TABLE IF NOT EXISTS lexical (model TEXT, sha TEXT, hits TEXT, PRIMARY KEY (model, sha));"
         )
         self._db.commit()
 
@@ -81,6 +84,14 @@ class ScoreCache:
 
     def put_stances(self, model: str, items: dict[str, StanceScores]) -> None:
         self._insert("stances", 5, ((model, sha, s.support, s.refute, s.neutral) for sha, s in items.items()))
+
+    def lexical_hits(self, index: str, text: str) -> list[tuple[str, float]] | None:
+        """Stored BM25 hits of `text` in the index identified by `index` (corpus fingerprint)."""
+        rows = self._select("lexical", "hits", index, [_sha(text)])
+        return [(pid, float(score)) for pid, score in json.loads(rows[0][1])] if rows else None
+
+    def put_lexical_hits(self, index: str, text: str, hits: Sequence[tuple[str, float]]) -> None:
+        self._insert("lexical", 3, [(index, _sha(text), json.dumps([[pid, score] for pid, score in hits]))])
 
     def close(self) -> None:
         with self._lock:

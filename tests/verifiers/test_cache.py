@@ -103,3 +103,24 @@ def test_matrix_search_matches_sql_cosine(db, splitter, k):
     provider._has_fts = False  # vector side only
     got = [p.passage_id for p in provider.search(claim, qvec).passages]
     assert set(got) == set(exact)
+
+
+def test_bm25_hits_are_reused_until_the_corpus_changes(tmp_path, splitter):
+    from warehouse.db import connect
+
+    embedder = HashingEmbedder()
+    cache = ScoreCache(tmp_path / "c.sqlite")
+    con = connect(tmp_path / "w.duckdb")
+    ingest(con, "corpus-run", [EXAMPLES / "corpus"], splitter, embedder)
+    (claim,) = claims_from_texts(["The lighthouse of Portvale was painted green in 1911."])
+    qvec = embedder.encode([claim.text])[0]
+    first = CorpusProvider(con, cache=cache).search(claim, qvec)
+    again = CorpusProvider(con, cache=cache)
+    again._bm25_sql = "SELECT no_such_column"  # a second BM25 query would fail: it must come from the cache
+    assert again.search(claim, qvec).lexical == first.lexical
+    doc = tmp_path / "lighthouse.txt"
+    doc.write_text("The Portvale lighthouse was painted green in 1911 by the harbour board.\n", encoding="utf-8")
+    ingest(con, "corpus-run-2", [doc], splitter, embedder)
+    after = CorpusProvider(con, cache=cache).search(claim, qvec)  # new corpus state: BM25 runs again
+    assert any("lighthouse" in p.text for p in after.passages if p.passage_id in after.lexical)
+    con.close()
