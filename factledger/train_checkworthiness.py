@@ -16,7 +16,6 @@ Embeddings and spaCy features are cached under /tmp keyed by the text's sha256.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
@@ -28,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from factledger.records import sha256_file
+from factledger.records import sha256_file, sha256_text
 
 __all__ = [
     "CACHE_DIR", "Item", "cached_embeddings", "cached_linguistic", "claimbuster_split", "clef_documents",
@@ -47,9 +46,6 @@ def data_root() -> Path:
     shared = Path(os.environ.get("FACTLEDGER_SHARED", REPO.parent / "shared"))
     return shared / "data"
 
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 
@@ -155,7 +151,7 @@ def _cache(name: str) -> _Cache:
 def cached_embeddings(embedder, texts: Sequence[str], *, chunk: int = 512, progress: bool = False) -> np.ndarray:
     """Embeddings of `texts` (rows), computing only the ones not yet cached."""
     cache = _cache("minilm")
-    keys = [_sha(t) for t in texts]
+    keys = [sha256_text(t) for t in texts]
     todo = list(dict.fromkeys(k for k in keys if k not in cache.rows))
     by_key = {k: t for k, t in zip(keys, texts)}
     t0 = time.time()
@@ -179,7 +175,7 @@ def cached_linguistic(nlp, texts: Sequence[str], *, progress: bool = False) -> n
     from factledger.records import Sentence
 
     cache = _cache(f"ling-{FEATURE_VERSION}")
-    keys = [_sha(t) for t in texts]
+    keys = [sha256_text(t) for t in texts]
     by_key = {k: t for k, t in zip(keys, texts)}
     todo = list(dict.fromkeys(k for k in keys if k not in cache.rows))
     t0 = time.time()

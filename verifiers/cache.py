@@ -9,7 +9,6 @@ model revision (retrained weights, another package version) never reads the old 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
@@ -18,7 +17,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from factledger.records import StanceScores
+from factledger.records import StanceScores, sha256_text
 from verifiers.embed import DIM, Embedder
 from verifiers.stance import StanceModel
 
@@ -27,12 +26,8 @@ __all__ = ["CachedEmbedder", "CachedStance", "ScoreCache", "predict_pairs"]
 _CHUNK = 500  # SQLite host-parameter batches
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _pair_sha(claim: str, passage: str) -> str:
-    return _sha(claim + "\x00" + passage)
+    return sha256_text(claim + "\x00" + passage)
 
 
 class ScoreCache:
@@ -87,11 +82,11 @@ class ScoreCache:
 
     def lexical_hits(self, index: str, text: str) -> list[tuple[str, float]] | None:
         """Stored BM25 hits of `text` in the index identified by `index` (corpus fingerprint)."""
-        rows = self._select("lexical", "hits", index, [_sha(text)])
+        rows = self._select("lexical", "hits", index, [sha256_text(text)])
         return [(pid, float(score)) for pid, score in json.loads(rows[0][1])] if rows else None
 
     def put_lexical_hits(self, index: str, text: str, hits: Sequence[tuple[str, float]]) -> None:
-        self._insert("lexical", 3, [(index, _sha(text), json.dumps([[pid, score] for pid, score in hits]))])
+        self._insert("lexical", 3, [(index, sha256_text(text), json.dumps([[pid, score] for pid, score in hits]))])
 
     def close(self) -> None:
         with self._lock:
@@ -114,7 +109,7 @@ class CachedEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)
-        shas = [_sha(t) for t in texts]
+        shas = [sha256_text(t) for t in texts]
         found = {s: self._memory[s] for s in shas if s in self._memory}
         missing = [s for s in dict.fromkeys(shas) if s not in found]
         if missing:
