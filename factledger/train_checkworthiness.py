@@ -47,9 +47,6 @@ def data_root() -> Path:
     return shared / "data"
 
 
-
-
-
 @dataclass(frozen=True, slots=True)
 class Item:
     text: str

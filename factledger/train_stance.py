@@ -54,8 +54,6 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class Pair:
     premise: str

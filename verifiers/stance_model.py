@@ -1,7 +1,7 @@
 """The trained stance model: a MiniLM cross-encoder fine-tuned by `factledger train stance`.
 
 `CrossEncoderStance` loads the artefact in ``models/stance/`` (fp16 safetensors, tokenizer,
-``meta.json``) offline on CPU, casts it to float32, and scores (passage, claim) pairs in batches:
+``meta.json``) offline, in float32 on CPU (fp16 on a GPU), and scores (passage, claim) pairs in batches:
 premise = evidence passage, hypothesis = claim, as in training. Probabilities are temperature-scaled
 with the temperature fitted on the held-out dev split (stored in meta.json). When meta.json has a
 non-zero ``rule_weight``, a year or unit-amount mismatch between claim and passage
@@ -44,8 +44,6 @@ def number_conflict(claim: str, passage: str) -> bool:
     if c_years and p_years and (c_years - p_years) and (p_years - c_years):
         return True
     return _unit_conflict(claim, passage)
-
-
 
 
 class CrossEncoderStance:
