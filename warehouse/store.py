@@ -67,10 +67,17 @@ _EVIDENCE_COLUMNS = ("run_id", "claim_id", "passage_id", "evidence_rank", "simil
 _VERDICT_COLUMNS = ("run_id", "claim_id", "label", "confidence", "rationale", "checked_at", "needs_review")
 
 
+_TYPES: dict[str, dict[str, str]] = {}
+
+
 def _column_types(con, table: str) -> dict[str, str]:
-    return dict(con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-        "AND table_schema = current_schema()", [table]).fetchall())
+    """Column types of one of our tables. Every writer connection is migrated to the schema this
+    code ships, so the types are read once per process, not once per insert."""
+    if table not in _TYPES:
+        _TYPES[table] = dict(con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+            "AND table_schema = current_schema()", [table]).fetchall())
+    return _TYPES[table]
 
 
 def _insert_rows(con, table: str, columns: Sequence[str], rows: Sequence[Sequence], verb: str = "INSERT OR IGNORE") -> None:

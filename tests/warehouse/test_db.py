@@ -7,7 +7,7 @@ import pytest
 
 from factledger.errors import WarehouseError
 from factledger.records import FetchStatus, Passage, Source
-from warehouse.db import connect, fts_extension_path, migrate, rebuild_fts
+from warehouse.db import connect, fts_extension_path, load_fts, migrate, rebuild_fts
 from warehouse.store import store_sources
 
 VIEW_COLUMNS = ["run_id", "article_ref", "claim_id", "claim_text", "label", "confidence", "evidence_rank",
@@ -31,11 +31,26 @@ def test_verdict_evidence_view_has_the_contracted_columns(db):
     assert cols == VIEW_COLUMNS
 
 
-def test_fts_comes_from_the_packaged_file_and_nothing_autoinstalls(db):
+def _fts_loaded(con) -> bool:
+    return con.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'fts'").fetchone()[0]
+
+
+def test_fts_comes_from_the_packaged_file_on_demand_and_nothing_autoinstalls(db):
     assert fts_extension_path().is_file()
     assert db.execute("SELECT current_setting('autoinstall_known_extensions')").fetchone()[0] is False
-    loaded = db.execute("SELECT loaded FROM duckdb_extensions() WHERE extension_name = 'fts'").fetchone()[0]
-    assert loaded is True
+    assert not _fts_loaded(db)  # a connect does not pay for it; BM25 users load it
+    load_fts(db)
+    load_fts(db)  # idempotent
+    assert _fts_loaded(db)
+
+
+def test_views_are_recreated_only_when_views_sql_changed(db):
+    db.execute("DROP VIEW verdict_evidence")
+    assert migrate(db) == []  # views.sql unchanged since the last apply: left as they are
+    assert not db.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'verdict_evidence'").fetchone()[0]
+    db.execute("UPDATE schema_meta SET value = 'an older views.sql' WHERE key = 'views_sha256'")
+    migrate(db)
+    assert [r[0] for r in db.execute("DESCRIBE verdict_evidence").fetchall()] == VIEW_COLUMNS
 
 
 def test_bm25_and_vector_search(db):
