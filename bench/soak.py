@@ -77,6 +77,7 @@ def main() -> None:
         os.environ.update({"PREFECT_HOME": str(tmp / "prefect"), "FACTLEDGER_ALLOW_LOOPBACK": "1",
                            "FACTLEDGER_HOME": str(tmp / "home")})
         import flows
+        from flows.runners import run_flow
         from extractors.articles import load_article
         from factledger.app import Runtime
         from factledger.corpus import ingest
@@ -105,7 +106,8 @@ def main() -> None:
 
         flows.set_runtime(rt)
         t0 = time.perf_counter()
-        counts = flows.batch_flow(url_lists=[str(lst)], db=str(db), max_articles=args.articles, providers=["corpus"])
+        counts = run_flow(flows.batch_flow, url_lists=[str(lst)], db=str(db), max_articles=args.articles,
+                          providers=["corpus"])
         wall = time.perf_counter() - t0
         with opened(db, analyst=True) as con:
             accounted = con.execute("SELECT count(*) FROM batch_items").fetchone()[0]

@@ -8,17 +8,59 @@ checkable claim (opinion wrapper dropped, vague subject resolved from the previo
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from typing import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Protocol, Sequence
 
 from extractors.atomic import atomic_claims
 from extractors.checkworthy import CheckworthinessScorer
 from extractors.sentences import Splitter
-from factledger.records import Article, Claim
+from factledger.records import Article, Claim, sha256_text
 
-__all__ = ["claims_from_texts", "extract_claims"]
+__all__ = ["ClaimCache", "claims_from_texts", "extract_claims", "extractor_key"]
 
 log = logging.getLogger(__name__)
+
+_CODE = ("atomic.py", "checkworthy.py", "checkworthy_model.py", "claims.py", "sentences.py")
+
+
+class ClaimCache(Protocol):
+    """Where extracted claims are kept between runs (`verifiers.cache.ScoreCache` is one)."""
+
+    def claims(self, extractor: str, article_sha: str) -> list[dict] | None: ...
+
+    def put_claims(self, extractor: str, article_sha: str, claims: Sequence[dict]) -> None: ...
+
+
+@cache
+def _code_revision() -> str:
+    """sha256 of the extractor modules' source: changed rules never read claims cached by old ones."""
+    h = hashlib.sha256()
+    for name in _CODE:
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+@cache
+def _folder_revision(folder: str) -> str:
+    h = hashlib.sha256()
+    for f in sorted(Path(folder).iterdir()):
+        if f.is_file():
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def extractor_key(splitter: Splitter, scorer: CheckworthinessScorer, min_score: float, max_claims: int | None) -> str:
+    """Everything the claims of an article depend on besides its text: parser model, scorer (name
+    and artefact files), extractor code and settings."""
+    rev = getattr(scorer, "revision", None)
+    folder = getattr(scorer, "folder", None)
+    name = getattr(scorer, "name", type(scorer).__name__)
+    scorer_id = f"{name}@{rev or (_folder_revision(str(folder)) if folder else '')}"
+    parser = getattr(splitter, "model", type(splitter).__name__)
+    return f"claims:{_code_revision()}:{parser}:{scorer_id}:{min_score}:{max_claims}"
 
 
 def extract_claims(
@@ -28,12 +70,29 @@ def extract_claims(
     *,
     min_score: float,
     max_claims: int | None = None,
+    cache: ClaimCache | None = None,
 ) -> list[Claim]:
     """Atomic claims of the sentences scoring at least `min_score`, best first.
 
     Every claim keeps its sentence's span in `article.text`; a sentence with two facts gives two
-    claims (same span and score, different text, so different claim ids).
+    claims (same span and score, different text, so different claim ids). With a `cache`, an
+    article text seen before by the same extractor is not parsed or scored again.
     """
+    if cache is None:
+        return _extract(article, splitter, scorer, min_score, max_claims)
+    key = extractor_key(splitter, scorer, min_score, max_claims)
+    sha = sha256_text(article.text + "\0" + (article.published or ""))
+    stored = cache.claims(key, sha)
+    if stored is None:
+        claims = _extract(article, splitter, scorer, min_score, max_claims)
+        cache.put_claims(key, sha, [{"text": c.text, "start": c.start, "end": c.end, "score": c.score,
+                                     "sentence_text": c.sentence_text, "rank": c.rank} for c in claims])
+        return claims
+    return [Claim(article_id=article.article_id, context_date=article.published, **c) for c in stored]
+
+
+def _extract(article: Article, splitter: Splitter, scorer: CheckworthinessScorer, min_score: float,
+             max_claims: int | None) -> list[Claim]:
     analyzed = splitter.analyze(article.text)
     scores = scorer.score(analyzed)
     body = [item for item in analyzed if not item.boilerplate]

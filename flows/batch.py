@@ -90,7 +90,7 @@ def analyse_article_task(article: Article, providers: list[str], db: str, max_cl
     verify them, reading the warehouse read-only. Returns records; stores nothing."""
     rt = get_runtime(spec)
     claims = extract_claims(article, rt.splitter, rt.scorer, min_score=rt.thresholds.checkworthy_min_score,
-                            max_claims=max_claims)
+                            max_claims=max_claims, cache=rt.cache)
     return _verify(claims, providers, db, True, (), None, spec)
 
 
@@ -116,7 +116,7 @@ def _record(db: str, run_id: str, url: str, origin: str, status: str, reason: st
 
 
 @flow(name="batch", log_prints=False, task_runner=env_task_runner())
-def batch_flow(
+async def batch_flow(
     feeds: Sequence[str] = (),
     url_lists: Sequence[str] = (),
     db: str = "factledger.duckdb",
@@ -205,7 +205,7 @@ def batch_flow(
     except BaseException as exc:
         _fail(db, run_id, exc)
         raise
-    _artifact("batch-summary", items, f"Batch {run_id}: {counts}")
+    await _artifact("batch-summary", items, f"Batch {run_id}: {counts}")
     return counts
 
 
@@ -220,7 +220,7 @@ def _short(exc: BaseException) -> str:
 
 
 @flow(name="recheck", log_prints=False, task_runner=env_task_runner())
-def recheck_flow(
+async def recheck_flow(
     db: str = "factledger.duckdb",
     older_than_days: float = 7.0,
     limit: int = 100,
@@ -246,7 +246,7 @@ def recheck_flow(
         _fail(db, run_id, exc)
         raise
     changed = sum(1 for r in results if r.verdict)
-    _artifact("recheck-summary", [{"claim": r.claim.text[:120], "label": r.verdict.label.value,
+    await _artifact("recheck-summary", [{"claim": r.claim.text[:120], "label": r.verdict.label.value,
                                    "confidence": r.verdict.confidence} for r in results],
               f"Re-checked {changed} claims older than {older_than_days} days")
     return {"rechecked": len(results)}

@@ -1,5 +1,10 @@
 """`check-article` and `check-claim` flows. Coarse tasks; one DuckDB writer per flow run.
 
+The flows are `async def` for one reason: Prefect ends a sync flow run by joining its heartbeat
+thread, which sleeps in one-second steps (~1 s per run, most of a warm article's orchestration
+cost); an async run does not wait for it. Their bodies block as sync code would (tasks run on the
+task runner; the loop has nothing else to do), and `flows.runners.run_flow` runs them from sync code.
+
 Tasks do pure work and return records; they are submitted to the flow's task runner (the thread
 pool by default, a Dask cluster with `flows.runners.run_flow(..., runner="dask")`), so on a
 cluster they run in worker processes that build their own models once, from a `RuntimeSpec`.
@@ -95,7 +100,7 @@ def load_article_task(ref: str, spec: RuntimeSpec | None = None) -> Article:
 def extract_claims_task(article: Article, max_claims: int | None, spec: RuntimeSpec | None = None) -> list[Claim]:
     rt = get_runtime(spec)
     return extract_claims(article, rt.splitter, rt.scorer, min_score=rt.thresholds.checkworthy_min_score,
-                          max_claims=max_claims)
+                          max_claims=max_claims, cache=rt.cache)
 
 
 def _verify(claims: Sequence[Claim], providers: Sequence[str], db: str, quiet: bool, urls: Sequence[str],
@@ -144,12 +149,12 @@ def store_claims_task(db: str, run_id: str, results: list[ClaimResult]) -> None:
         finish_run(con, run_id)
 
 
-def _artifact(key: str, rows: list[dict], description: str) -> None:
+async def _artifact(key: str, rows: list[dict], description: str) -> None:
     """A summary table in the Prefect UI. A courtesy: the record of truth is DuckDB."""
-    from prefect.artifacts import create_table_artifact
+    from prefect.artifacts import acreate_table_artifact
 
     try:
-        create_table_artifact(key=key, table=rows or [{"note": "nothing to report"}], description=description)
+        await acreate_table_artifact(key=key, table=rows or [{"note": "nothing to report"}], description=description)
     except Exception as exc:
         log.warning("could not publish artifact %s: %s", key, exc)
 
@@ -179,7 +184,7 @@ def _fail(db: str, run_id: str, exc: BaseException) -> None:
 
 
 @flow(name="check-article", log_prints=False, task_runner=env_task_runner())
-def check_article_flow(
+async def check_article_flow(
     article: str,
     db: str = "factledger.duckdb",
     providers: Sequence[str] = ("corpus",),
@@ -209,12 +214,12 @@ def check_article_flow(
         _fail(db, run_id, exc)
         raise
     rows = result_rows(results, art)
-    _artifact("article-verdicts", _summary(rows), f"Verdicts for {article}")
+    await _artifact("article-verdicts", _summary(rows), f"Verdicts for {article}")
     return rows
 
 
 @flow(name="check-claim", log_prints=False, task_runner=env_task_runner())
-def check_claim_flow(
+async def check_claim_flow(
     text: str | None = None,
     claims: Sequence[str] | None = None,
     db: str = "factledger.duckdb",
@@ -240,5 +245,5 @@ def check_claim_flow(
         _fail(db, run_id, exc)
         raise
     rows = result_rows(results)
-    _artifact("claim-verdicts", _summary(rows), f"Verdicts for {len(rows)} claims checked by hand")
+    await _artifact("claim-verdicts", _summary(rows), f"Verdicts for {len(rows)} claims checked by hand")
     return rows

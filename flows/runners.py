@@ -7,6 +7,8 @@ read-only connections) and return records; the flow stores them.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import sys
 from contextlib import contextmanager
@@ -85,10 +87,12 @@ def workers_api(runner: str, dask_address: str | None = None) -> Iterator[None]:
 
 
 def run_flow(flow: Flow, runner: str = "thread", dask_address: str | None = None, **parameters: Any) -> Any:
-    """Run `flow(**parameters)` with the chosen task runner (picked per call, `flow.with_options`)."""
+    """Run `flow(**parameters)` to its end from sync code, with the chosen task runner (picked per
+    call, `flow.with_options`). Our flows are async (see `flows.check`): this runs their loop."""
     task_runner = make_task_runner(runner, dask_address)
     with workers_api(runner, dask_address):
-        return flow.with_options(task_runner=task_runner)(**parameters)
+        result = flow.with_options(task_runner=task_runner)(**parameters)
+        return asyncio.run(result) if inspect.iscoroutine(result) else result
 
 
 def parallel_slots() -> int:

@@ -1,8 +1,9 @@
 """Model outputs cached by model revision and the sha256 of their input, so a re-run recomputes nothing.
 
-`ScoreCache` is one SQLite file (WAL, safe for several processes) with three tables: sentence
-embeddings, stance scores, and BM25 hits per corpus state (the corpus fingerprint is the key, so
-an added document invalidates them). `CachedEmbedder` and `CachedStance` wrap a model with it and count
+`ScoreCache` is one SQLite file (WAL, safe for several processes) with four tables: sentence
+embeddings, stance scores, BM25 hits per corpus state (the corpus fingerprint is the key, so
+an added document invalidates them) and the claims drawn from an article text (keyed by the
+extractor's models, code and settings). `CachedEmbedder` and `CachedStance` wrap a model with it and count
 what they computed, so benchmarks and tests can show that a re-run embedded nothing. A different
 model revision (retrained weights, another package version) never reads the old entries.
 """
@@ -45,6 +46,7 @@ class ScoreCache:
             "CREATE TABLE IF NOT EXISTS stances (model TEXT, sha TEXT, support REAL, refute REAL, neutral REAL,"
             " PRIMARY KEY (model, sha));"
             "CREATE TABLE IF NOT EXISTS lexical (model TEXT, sha TEXT, hits TEXT, PRIMARY KEY (model, sha));"
+            "CREATE TABLE IF NOT EXISTS claims (model TEXT, sha TEXT, claims TEXT, PRIMARY KEY (model, sha));"
         )
         self._db.commit()
 
@@ -87,6 +89,14 @@ class ScoreCache:
 
     def put_lexical_hits(self, index: str, text: str, hits: Sequence[tuple[str, float]]) -> None:
         self._insert("lexical", 3, [(index, sha256_text(text), json.dumps([[pid, score] for pid, score in hits]))])
+
+    def claims(self, extractor: str, article_sha: str) -> list[dict] | None:
+        """The claims `extractor` (models, code and settings) drew from an article text, as stored."""
+        rows = self._select("claims", "claims", extractor, [article_sha])
+        return json.loads(rows[0][1]) if rows else None
+
+    def put_claims(self, extractor: str, article_sha: str, claims: Sequence[dict]) -> None:
+        self._insert("claims", 3, [(extractor, article_sha, json.dumps(list(claims)))])
 
     def close(self) -> None:
         with self._lock:

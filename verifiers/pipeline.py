@@ -13,7 +13,7 @@ from factledger.settings import Thresholds
 from factledger.timing import Stages
 from verifiers.cache import predict_pairs
 from verifiers.embed import Embedder
-from verifiers.providers import Provider
+from verifiers.providers import Candidates, Provider
 from verifiers.stance import StanceModel
 from verifiers.textfeatures import content_stems
 from verifiers.verdict import decide
@@ -63,12 +63,8 @@ class Verifier:
         stages = stages or Stages()
         with stages("embed"):
             qvecs = self.embedder.encode([c.text for c in claims])
-        found = []
-        for i, (claim, qvec) in enumerate(zip(claims, qvecs, strict=True), start=1):
-            if progress:
-                progress(i, len(claims), claim)
-            with stages("retrieve"):
-                found.append(self._retrieve(qvec, claim))
+        with stages("retrieve"):
+            found = self._retrieve(claims, qvecs, progress)
         need = {p.passage_id: p for f in found for p in f.passages.values() if p.embedding is None}
         if need:
             with stages("embed"):
@@ -90,20 +86,31 @@ class Verifier:
                 results.append(self._decide(claim, f, pool, sims, stances))
         return results
 
-    def _retrieve(self, qvec: np.ndarray, claim: Claim) -> _Found:
-        f = _Found()
-        for provider in self.providers:
-            cands = provider.search(claim, qvec)
-            f.fact_checks.extend(cands.fact_checks)
-            for s in cands.sources:
-                f.sources[s.source_id] = s
-            for p in cands.passages:
-                published = f.sources[p.source_id].published if p.source_id in f.sources else None
-                if self.before and published and published[:10] > self.before:
-                    continue
-                f.passages.setdefault(p.passage_id, p)
-            f.lexical.update(cands.lexical)
-        return f
+    def _retrieve(self, claims: Sequence[Claim], qvecs: np.ndarray,
+                  progress: Callable[[int, int, Claim], None] | None) -> list[_Found]:
+        """Every provider's candidates for every claim, merged per claim in the providers' order.
+        A provider with `search_many` (the corpus) answers all claims in one call."""
+        batched = {id(p): p.search_many(claims, qvecs) for p in self.providers if hasattr(p, "search_many")}
+        found = []
+        for i, (claim, qvec) in enumerate(zip(claims, qvecs, strict=True)):
+            if progress:
+                progress(i + 1, len(claims), claim)
+            f = _Found()
+            for provider in self.providers:
+                self._merge(f, batched[id(provider)][i] if id(provider) in batched else provider.search(claim, qvec))
+            found.append(f)
+        return found
+
+    def _merge(self, f: _Found, cands: Candidates) -> None:
+        f.fact_checks.extend(cands.fact_checks)
+        for s in cands.sources:
+            f.sources[s.source_id] = s
+        for p in cands.passages:
+            published = f.sources[p.source_id].published if p.source_id in f.sources else None
+            if self.before and published and published[:10] > self.before:
+                continue
+            f.passages.setdefault(p.passage_id, p)
+        f.lexical.update(cands.lexical)
 
     def _pool(self, claim: Claim, qvec: np.ndarray, f: _Found) -> tuple[list[str], dict[str, float]]:
         """Candidates worth a stance call: the best by reciprocal-rank fusion of the two rankings."""

@@ -96,28 +96,29 @@ class CorpusProvider:
         self._matrix: CorpusMatrix | None = None
         self._rows_sql = query_sql("passages_by_id")
         self._has_fts = has_fts(con)
+        self._fts_loaded = False
 
     def search(self, claim: Claim, query_vector: np.ndarray) -> Candidates:
+        return self.search_many([claim], np.asarray([query_vector], dtype=np.float32))[0]
+
+    def search_many(self, claims: Sequence[Claim], query_vectors: np.ndarray) -> list[Candidates]:
+        """Candidates for every claim at once: BM25 per claim (cached per corpus state), one matrix
+        product for the dense top-k of all claims, one query for the rows of every passage found."""
+        if not claims:
+            return []
         cur = self.con.cursor()  # one cursor per call: safe from worker threads
         try:
             if self._matrix is None:  # once per provider, i.e. per article or batch of claims
                 self._matrix = corpus_matrix(cur, self._vectors_sql, self._fingerprint_sql)
             matrix = self._matrix
-            lexical = dict(self._bm25(cur, claim.text, matrix.fingerprint)) if self._has_fts else {}
-            vec_ids = []
-            if matrix.ids:
-                sims = matrix.vectors @ np.asarray(query_vector, dtype=np.float32)
-                k = min(self.candidates, len(matrix.ids))
-                top = np.argpartition(-sims, k - 1)[:k]
-                vec_ids = [matrix.ids[i] for i in top[np.argsort(-sims[top], kind="stable")]]
-            ids = list(dict.fromkeys([*lexical, *vec_ids]))
-            if not ids:
-                return Candidates()
-            rows = cur.execute(self._rows_sql, [ids]).fetchall()
+            lexicals = [dict(self._bm25(cur, c.text, matrix.fingerprint)) if self._has_fts else {} for c in claims]
+            dense = self._dense(matrix, np.asarray(query_vectors, dtype=np.float32).reshape(len(claims), -1))
+            wanted = [list(dict.fromkeys([*lex, *vec])) for lex, vec in zip(lexicals, dense, strict=True)]
+            every = list(dict.fromkeys(pid for ids in wanted for pid in ids))
+            rows = cur.execute(self._rows_sql, [every]).fetchall() if every else []
         finally:
             cur.close()
-        sources: dict[str, Source] = {}
-        passages = []
+        found: dict[str, tuple[str, Source, Passage]] = {}
         for (pid, sid, text, start, end, provider, url, final_url, title, fetched_at, http_status,
              ctype, raw_sha, text_sha, extractor, ext_ver, fstatus, reason) in rows:
             src = Source(
@@ -126,20 +127,41 @@ class CorpusProvider:
                 extractor=extractor, extractor_version=ext_ver, fetch_status=FetchStatus(fstatus),
                 status_reason=reason,
             )
-            sources[sid] = src
-            passage = Passage(source_id=sid, text=text, start=start, end=end,
-                              embedding=self._embedding(pid))
+            passage = Passage(source_id=sid, text=text, start=start, end=end, embedding=self._embedding(pid))
             if passage.passage_id != pid:  # ids are derived from content; a mismatch means tampering
                 log.warning("passage %s does not match its stored text; skipped", pid)
                 continue
-            passages.append(passage)
-        return Candidates(tuple(sources.values()), tuple(passages), lexical)
+            found[pid] = (sid, src, passage)
+        out = []
+        for ids, lexical in zip(wanted, lexicals, strict=True):
+            hits = [found[pid] for pid in ids if pid in found]
+            sources = {sid: src for sid, src, _ in hits}
+            out.append(Candidates(tuple(sources.values()), tuple(p for _, _, p in hits), lexical)
+                       if ids else Candidates())
+        return out
+
+    def _dense(self, matrix: CorpusMatrix, queries: np.ndarray) -> list[list[str]]:
+        """The `candidates` nearest passages of each query row, best first (exact cosine)."""
+        if not matrix.ids:
+            return [[] for _ in range(len(queries))]
+        sims = queries @ matrix.vectors.T  # (claims, passages): one BLAS call for the whole article
+        k = min(self.candidates, len(matrix.ids))
+        out = []
+        for row in sims:
+            top = np.argpartition(-row, k - 1)[:k]
+            out.append([matrix.ids[i] for i in top[np.argsort(-row[top], kind="stable")]])
+        return out
 
     def _bm25(self, cur, text: str, fingerprint: str) -> list[tuple[str, float]]:
         """BM25 hits (~0.1 s a query over 130k passages), from the cache when the corpus is unchanged."""
         index = f"bm25:{fingerprint}:{self.candidates}"
         hits = self.cache.lexical_hits(index, text) if self.cache else None
         if hits is None:
+            if not self._fts_loaded:
+                from warehouse.db import load_fts
+
+                load_fts(cur)
+                self._fts_loaded = True
             hits = [(pid, float(score)) for pid, score in cur.execute(self._bm25_sql, [text, self.candidates]).fetchall()]
             if self.cache:
                 self.cache.put_lexical_hits(index, text, hits)

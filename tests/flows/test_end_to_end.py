@@ -15,6 +15,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def e2e(tmp_path_factory, prefect_harness, seed_path, splitter, real_embedder):
     import flows
+    from flows.runners import run_flow
     from factledger.corpus import ingest
     from warehouse.db import connect
 
@@ -24,7 +25,7 @@ def e2e(tmp_path_factory, prefect_harness, seed_path, splitter, real_embedder):
     ingest(con, "corpus-test", [EXAMPLES / "corpus"], splitter, real_embedder)
     con.close()
     flows.set_runtime(rt)
-    rows = flows.check_article_flow(article=str(seed_path), db=str(db), quiet=True)
+    rows = run_flow(flows.check_article_flow, article=str(seed_path), db=str(db), quiet=True)
     yield db, rows
     flows.set_runtime(None)
 
@@ -68,12 +69,13 @@ def test_every_verdict_evidence_row_has_provenance(e2e):
 
 def test_rerun_does_not_duplicate(e2e):
     import flows
+    from flows.runners import run_flow
 
     db, _ = e2e
     counts = lambda: q(db, "SELECT (SELECT count(*) FROM claims), (SELECT count(*) FROM sources), "
                            "(SELECT count(*) FROM passages), (SELECT count(*) FROM articles)")[0]
     before = counts()
-    flows.check_article_flow(article=_seed(), db=str(db), quiet=True)
+    run_flow(flows.check_article_flow, article=_seed(), db=str(db), quiet=True)
     assert counts() == before
     assert q(db, "SELECT count(DISTINCT run_id) FROM verdicts")[0][0] == 2
 
@@ -86,9 +88,11 @@ def _seed():
 
 def test_perturbed_year_is_not_supported(e2e):
     import flows
+    from flows.runners import run_flow
 
     db, _ = e2e
-    good, bad = flows.check_claim_flow(
+    good, bad = run_flow(
+        flows.check_claim_flow,
         claims=["Russia officially recognised the Taliban government on 3 July 2025.",
                 "Russia officially recognised the Taliban government on 3 July 2021."],
         db=str(db), quiet=True,

@@ -124,3 +124,53 @@ def test_bm25_hits_are_reused_until_the_corpus_changes(tmp_path, splitter):
     after = CorpusProvider(con, cache=cache).search(claim, qvec)  # new corpus state: BM25 runs again
     assert any("lighthouse" in p.text for p in after.passages if p.passage_id in after.lexical)
     con.close()
+
+
+def test_search_many_answers_each_claim_as_search_does(tmp_path, splitter):
+    """One matrix product and one rows query for an article's claims: the same candidates, in the
+    same order, as asking for each claim alone."""
+    from warehouse.db import connect
+
+    embedder = HashingEmbedder()
+    con = connect(tmp_path / "w.duckdb")
+    ingest(con, "corpus-run", [EXAMPLES / "corpus"], splitter, embedder)
+    claims = claims_from_texts(["The lighthouse of Portvale was painted green in 1911.",
+                                "The harbour bridge opened in 2024.", "Quantum zebras sing opera."])
+    qvecs = embedder.encode([c.text for c in claims])
+    provider = CorpusProvider(con, candidates=5)
+    many = provider.search_many(claims, qvecs)
+    alone = [CorpusProvider(con, candidates=5).search(c, q) for c, q in zip(claims, qvecs)]
+    assert len(many) == 3
+    for a, b in zip(many, alone):
+        assert [p.passage_id for p in a.passages] == [p.passage_id for p in b.passages]
+        assert a.lexical == b.lexical and {s.source_id for s in a.sources} == {s.source_id for s in b.sources}
+        assert all(p.embedding is not None for p in a.passages)
+    assert many[0].passages and many[0].passages != many[1].passages
+    assert provider.search_many([], qvecs[:0]) == []
+    con.close()
+
+
+def test_claims_of_an_article_seen_before_come_from_the_cache(tmp_path, splitter):
+    """A re-run does not parse or score the article again; other settings or another text do."""
+    from extractors.articles import load_article
+    from extractors.checkworthy import RuleScorer
+    from extractors.claims import extract_claims
+
+    art = load_article(str(EXAMPLES / "sample_article.md"))
+    cache = ScoreCache(tmp_path / "c.sqlite")
+    first = extract_claims(art, splitter, RuleScorer(), min_score=0.3, cache=cache)
+    assert first
+
+    class NoParsing:
+        model = splitter.model
+
+        def analyze(self, text):
+            raise AssertionError("parsed again")
+
+    again = extract_claims(art, NoParsing(), RuleScorer(), min_score=0.3, cache=cache)
+    assert again == first  # same text, spans, scores, ranks, article id and date
+    assert [c.claim_id for c in again] == [c.claim_id for c in first]
+    with pytest.raises(AssertionError, match="parsed again"):
+        extract_claims(art, NoParsing(), RuleScorer(), min_score=0.5, cache=cache)  # another threshold
+    with pytest.raises(AssertionError, match="parsed again"):
+        extract_claims(art, NoParsing(), RuleScorer(), min_score=0.3, max_claims=2, cache=cache)
