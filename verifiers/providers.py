@@ -102,8 +102,9 @@ class CorpusProvider:
         return self.search_many([claim], np.asarray([query_vector], dtype=np.float32))[0]
 
     def search_many(self, claims: Sequence[Claim], query_vectors: np.ndarray) -> list[Candidates]:
-        """Candidates for every claim at once: BM25 per claim (cached per corpus state), one matrix
-        product for the dense top-k of all claims, one query for the rows of every passage found."""
+        """Candidates for every claim at once: one BM25 query for the claims not in the cache (hits
+        are cached per corpus state), one matrix product for the dense top-k of all claims, one
+        query for the rows of every passage found."""
         if not claims:
             return []
         cur = self.con.cursor()  # one cursor per call: safe from worker threads
@@ -111,7 +112,8 @@ class CorpusProvider:
             if self._matrix is None:  # once per provider, i.e. per article or batch of claims
                 self._matrix = corpus_matrix(cur, self._vectors_sql, self._fingerprint_sql)
             matrix = self._matrix
-            lexicals = [dict(self._bm25(cur, c.text, matrix.fingerprint)) if self._has_fts else {} for c in claims]
+            lexicals = ([dict(h) for h in self._bm25(cur, [c.text for c in claims], matrix.fingerprint)]
+                        if self._has_fts else [{} for _ in claims])
             dense = self._dense(matrix, np.asarray(query_vectors, dtype=np.float32).reshape(len(claims), -1))
             wanted = [list(dict.fromkeys([*lex, *vec])) for lex, vec in zip(lexicals, dense, strict=True)]
             every = list(dict.fromkeys(pid for ids in wanted for pid in ids))
@@ -152,19 +154,25 @@ class CorpusProvider:
             out.append([matrix.ids[i] for i in top[np.argsort(-row[top], kind="stable")]])
         return out
 
-    def _bm25(self, cur, text: str, fingerprint: str) -> list[tuple[str, float]]:
-        """BM25 hits (~0.1 s a query over 130k passages), from the cache when the corpus is unchanged."""
-        index = f"bm25:{fingerprint}:{self.candidates}"
-        hits = self.cache.lexical_hits(index, text) if self.cache else None
-        if hits is None:
+    def _bm25(self, cur, texts: Sequence[str], fingerprint: str) -> list[list[tuple[str, float]]]:
+        """BM25 hits of each text: from the cache when the corpus is unchanged, the others in one query."""
+        index = f"bm25v2:{fingerprint}:{self.candidates}"
+        hits = [self.cache.lexical_hits(index, t) if self.cache else None for t in texts]
+        todo = [i for i, h in enumerate(hits) if h is None]
+        if todo:
             if not self._fts_loaded:
                 from warehouse.db import load_fts
 
                 load_fts(cur)
                 self._fts_loaded = True
-            hits = [(pid, float(score)) for pid, score in cur.execute(self._bm25_sql, [text, self.candidates]).fetchall()]
+            for i in todo:
+                hits[i] = []
+            rows = cur.execute(self._bm25_sql, [todo, [texts[i] for i in todo], self.candidates]).fetchall()
+            for i, pid, score in rows:
+                hits[i].append((pid, float(score)))
             if self.cache:
-                self.cache.put_lexical_hits(index, text, hits)
+                for i in todo:
+                    self.cache.put_lexical_hits(index, texts[i], hits[i])
         return hits
 
     def _embedding(self, passage_id: str) -> tuple[float, ...] | None:
