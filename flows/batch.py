@@ -10,7 +10,6 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from extractors.articles import load_article
-from extractors.claims import extract_claims
 from extractors.feeds import fetch_feed
 from factledger.app import run_info
 from factledger.errors import FactLedgerError, FetchError
@@ -24,9 +23,9 @@ from flows.check import (
     _fail,
     _flow_runtime,
     _run_id,
-    _verify,
+    analyse_article_task,
     get_runtime,
-    store_claims_task,
+    store_claims,
     verify_in_chunks,
 )
 from flows.runners import env_task_runner, parallel_slots
@@ -83,22 +82,10 @@ def fetch_article_task(url: str, spec: RuntimeSpec | None = None) -> tuple[Artic
         return None, _short(exc)
 
 
-@task(name="analyse-article", cache_policy=NO_CACHE)
-def analyse_article_task(article: Article, providers: list[str], db: str, max_claims: int | None,
-                         spec: RuntimeSpec | None = None) -> list[ClaimResult]:
-    """The heavy part of checking one article, on whichever worker gets it: extract its claims and
-    verify them, reading the warehouse read-only. Returns records; stores nothing."""
-    rt = get_runtime(spec)
-    claims = extract_claims(article, rt.splitter, rt.scorer, min_score=rt.thresholds.checkworthy_min_score,
-                            max_claims=max_claims, cache=rt.cache)
-    return _verify(claims, providers, db, True, (), None, spec)
-
-
-@task(name="store-article", cache_policy=NO_CACHE)
-def store_batch_article_task(db: str, child_run_id: str, providers: list[str], params: dict, article: Article,
-                             results: list[ClaimResult]) -> None:
+def store_batch_article(db: str, child_run_id: str, providers: list[str], params: dict, article: Article,
+                        results: list[ClaimResult]) -> None:
     """One article of a batch as its own `check-article` run: recorded, stored, finished, with
-    the write lock held once. Runs in the flow process (called, never submitted)."""
+    the write lock held once, in the flow process (a plain call: see `flows.check.store_article`)."""
     with opened(db) as con:
         start_run(con, run_info(child_run_id, "check-article", get_runtime(), providers, params))
         try:
@@ -193,8 +180,8 @@ async def batch_flow(
                     continue
                 # child: the article's run id, that of the Prefect task run that analysed it
                 try:
-                    store_batch_article_task(db, child, providers, {"article": url, "max_claims": max_claims,
-                                                                    "batch_run_id": run_id}, art, results)
+                    store_batch_article(db, child, providers, {"article": url, "max_claims": max_claims,
+                                                               "batch_run_id": run_id}, art, results)
                 except Exception as exc:
                     account(url, origin, "failed", _short(exc), art.article_id, child)
                     continue
@@ -241,7 +228,7 @@ async def recheck_flow(
     _begin(db, run_id, "recheck", providers, {"older_than_days": older_than_days, "limit": limit})
     try:
         results = verify_in_chunks(claims, providers, db, True, spec=spec) if claims else []
-        store_claims_task(db, run_id, results)
+        store_claims(db, run_id, results)
     except BaseException as exc:
         _fail(db, run_id, exc)
         raise

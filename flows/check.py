@@ -91,11 +91,6 @@ def _progress(i: int, n: int, claim: Claim) -> None:
     print(f"[{i}/{n}] {claim.text[:90]}", file=sys.stderr, flush=True)
 
 
-@task(name="load-article", cache_policy=NO_CACHE, retries=0)
-def load_article_task(ref: str, spec: RuntimeSpec | None = None) -> Article:
-    return load_article(ref, get_runtime(spec).fetcher)
-
-
 @task(name="extract-claims", cache_policy=NO_CACHE)
 def extract_claims_task(article: Article, max_claims: int | None, spec: RuntimeSpec | None = None) -> list[Claim]:
     rt = get_runtime(spec)
@@ -123,6 +118,19 @@ def verify_claims_task(claims: list[Claim], providers: list[str], db: str, quiet
     return _verify(claims, providers, db, quiet, urls, before, spec, first, total)
 
 
+@task(name="analyse-article", cache_policy=NO_CACHE)
+def analyse_article_task(article: Article, providers: list[str], db: str, max_claims: int | None,
+                         spec: RuntimeSpec | None = None, quiet: bool = True, urls: Sequence[str] = (),
+                         before: str | None = None) -> list[ClaimResult]:
+    """The heavy part of checking one article, on whichever worker gets it: extract its claims and
+    verify them, reading the warehouse read-only. Returns records; stores nothing. (One task where
+    two would do the same work: each Prefect task costs ~0.1 s of bookkeeping.)"""
+    rt = get_runtime(spec)
+    claims = extract_claims(article, rt.splitter, rt.scorer, min_score=rt.thresholds.checkworthy_min_score,
+                            max_claims=max_claims, cache=rt.cache)
+    return _verify(claims, providers, db, quiet, urls, before, spec)
+
+
 def verify_in_chunks(claims: Sequence[Claim], providers: Sequence[str], db: str, quiet: bool,
                      urls: Sequence[str] = (), before: str | None = None, spec: RuntimeSpec | None = None,
                      claims_per_task: int | None = None) -> list[ClaimResult]:
@@ -135,15 +143,17 @@ def verify_in_chunks(claims: Sequence[Claim], providers: Sequence[str], db: str,
     return [r for f in futures for r in f.result()]
 
 
-@task(name="store-article", cache_policy=NO_CACHE)
-def store_article_task(db: str, run_id: str, article: Article, results: list[ClaimResult]) -> None:
+# The store steps are plain functions the flow calls, not tasks: they run in the flow process
+# (the one writer) anyway, and Prefect walks every parameter of a task call looking for futures,
+# which over an article's results (passages with 384-float vectors) cost ~0.3 s a call.
+
+def store_article(db: str, run_id: str, article: Article, results: Sequence[ClaimResult]) -> None:
     with opened(db) as con:
         store_article_results(con, run_id, article, results)
         finish_run(con, run_id)
 
 
-@task(name="store-claims", cache_policy=NO_CACHE)
-def store_claims_task(db: str, run_id: str, results: list[ClaimResult]) -> None:
+def store_claims(db: str, run_id: str, results: Sequence[ClaimResult]) -> None:
     with opened(db) as con:
         store_claim_results(con, run_id, results)
         finish_run(con, run_id)
@@ -203,13 +213,19 @@ async def check_article_flow(
     """
     run_id, db = _run_id(), _db_path(db)
     spec = _flow_runtime(device)
-    art = load_article_task.submit(article, spec).result()  # bad input fails here, before the warehouse is touched
+    # Loaded here, not in a task (a few ms of work against ~0.1 s of task bookkeeping); bad input
+    # fails here, before the warehouse is touched.
+    art = load_article(article, get_runtime().fetcher)
     _begin(db, run_id, "check-article", providers,
            {"article": article, "max_claims": max_claims, "urls": list(urls), "before": before})
     try:
-        claims = extract_claims_task.submit(art, max_claims, spec).result()
-        results = verify_in_chunks(claims, providers, db, quiet, urls, before, spec, claims_per_task)
-        store_article_task(db, run_id, art, results)
+        if parallel_slots() == 1 and claims_per_task is None:  # one worker: extract and verify in one task
+            results = analyse_article_task.submit(art, list(providers), db, max_claims, spec, quiet, list(urls),
+                                                  before).result()
+        else:  # claims spread over the cluster's workers
+            claims = extract_claims_task.submit(art, max_claims, spec).result()
+            results = verify_in_chunks(claims, providers, db, quiet, urls, before, spec, claims_per_task)
+        store_article(db, run_id, art, results)
     except BaseException as exc:
         _fail(db, run_id, exc)
         raise
@@ -240,7 +256,7 @@ async def check_claim_flow(
     _begin(db, run_id, "check-claim", providers, {"claims": len(claim_records), "urls": list(urls), "before": before})
     try:
         results = verify_in_chunks(claim_records, providers, db, quiet, urls, before, spec, claims_per_task)
-        store_claims_task(db, run_id, results)
+        store_claims(db, run_id, results)
     except BaseException as exc:
         _fail(db, run_id, exc)
         raise
