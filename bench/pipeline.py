@@ -290,12 +290,15 @@ def main() -> None:
                          cache=cache)
             return rt, emb, st, timed
 
-        # Warm-up: models, spaCy, corpus matrix and BM25 tables loaded by one unrelated claim.
+        # Warm-up: models, spaCy, corpus matrix and BM25 tables loaded by one unrelated claim; the
+        # warehouse migrated by a first writer connection (the cached corpus may predate a migration).
         rt0, *_ = runtime(tmp / "warm.sqlite")
         from extractors.claims import claims_from_texts
         from factledger.app import make_providers, make_verifier
         from warehouse.db import opened
 
+        with opened(db):
+            pass
         with opened(db, read_only=True) as con:
             make_verifier(make_providers(["corpus"], con, rt0), rt0).check(
                 claims_from_texts(["The Eiffel Tower was completed in 1889 for the World's Fair in Paris."]))
