@@ -11,8 +11,10 @@ import duckdb
 
 from factledger.errors import WarehouseError
 from factledger.records import Article, Claim, ClaimResult, FactCheck, Passage, Source
+from warehouse.db import query_sql
 
-__all__ = ["RunInfo", "finish_run", "start_run", "store_article_results", "store_claim_results", "store_sources"]
+__all__ = ["RunInfo", "finish_run", "rebuild_claim_latest", "start_run", "store_article_results", "store_claim_results",
+           "store_sources"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,14 @@ def _insert_results(con, run_id: str, results: Sequence[ClaimResult]) -> None:
     _insert_rows(con, "verdicts", _VERDICT_COLUMNS, [
         (run_id, v.claim_id, v.label.value, v.confidence, v.rationale, now, v.needs_review)
         for v in verdicts.values()], verb="INSERT OR REPLACE")
+    if verdicts:
+        con.execute(query_sql("claim_latest_upsert"), [run_id, list(verdicts)])
+
+
+def rebuild_claim_latest(con: duckdb.DuckDBPyConnection) -> None:
+    """Refill `claim_latest` (what `latest_verdicts` reads) from every stored verdict: needed only
+    after verdicts were written other than through this module, which keeps it up to date."""
+    _in_transaction(con, "claim_latest", lambda: con.execute(query_sql("claim_latest_rebuild")))
 
 
 def _in_transaction(con, what: str, fn) -> None:

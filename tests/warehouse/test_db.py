@@ -90,3 +90,27 @@ def test_missing_database_for_reading_and_directory(tmp_path):
         connect(tmp_path / "nope.duckdb", read_only=True)
     with pytest.raises(WarehouseError, match="is a directory"):
         connect(tmp_path)
+
+
+def test_claim_latest_only_moves_forward_and_rebuilds_from_verdicts(db):
+    """`latest_verdicts` reads claim_latest, which the store's upsert keeps at the latest
+    (checked_at, run_id) of each claim; a rebuild from the verdicts gives the same rows."""
+    from warehouse.db import query_sql
+    from warehouse.store import rebuild_claim_latest
+
+    db.execute("INSERT INTO claims (claim_id, text, checkworthiness, run_id) VALUES ('c1', 'A claim.', 1.0, 'r1')")
+
+    def verdict(run, label, day):
+        db.execute("INSERT INTO verdicts (run_id, claim_id, label, confidence, checked_at) "
+                   "VALUES (?, 'c1', ?, 0.9, TIMESTAMPTZ '2026-03-01 00:00:00+00' + ?::INTEGER * INTERVAL 1 DAY)",
+                   [run, label, day])
+        db.execute(query_sql("claim_latest_upsert"), [run, ["c1"]])
+        return db.execute("SELECT run_id, label FROM latest_verdicts WHERE claim_id = 'c1'").fetchall()
+
+    assert verdict("r1", "supported", 1) == [("r1", "supported")]
+    assert verdict("r3", "refuted", 3) == [("r3", "refuted")]
+    assert verdict("r2", "conflicting", 2) == [("r3", "refuted")]  # an older run stored late does not win
+    assert verdict("r4", "not_enough_evidence", 3) == [("r4", "not_enough_evidence")]  # same time: larger run id
+    db.execute("DELETE FROM claim_latest")
+    rebuild_claim_latest(db)
+    assert db.execute("SELECT run_id, label FROM latest_verdicts").fetchall() == [("r4", "not_enough_evidence")]
