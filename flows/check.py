@@ -91,11 +91,15 @@ def _progress(i: int, n: int, claim: Claim) -> None:
     print(f"[{i}/{n}] {claim.text[:90]}", file=sys.stderr, flush=True)
 
 
-@task(name="extract-claims", cache_policy=NO_CACHE)
-def extract_claims_task(article: Article, max_claims: int | None, spec: RuntimeSpec | None = None) -> list[Claim]:
+def _claims(article: Article, max_claims: int | None, spec: RuntimeSpec | None) -> list[Claim]:
     rt = get_runtime(spec)
     return extract_claims(article, rt.splitter, rt.scorer, min_score=rt.thresholds.checkworthy_min_score,
                           max_claims=max_claims, cache=rt.cache)
+
+
+@task(name="extract-claims", cache_policy=NO_CACHE)
+def extract_claims_task(article: Article, max_claims: int | None, spec: RuntimeSpec | None = None) -> list[Claim]:
+    return _claims(article, max_claims, spec)
 
 
 def _verify(claims: Sequence[Claim], providers: Sequence[str], db: str, quiet: bool, urls: Sequence[str],
@@ -125,10 +129,7 @@ def analyse_article_task(article: Article, providers: list[str], db: str, max_cl
     """The heavy part of checking one article, on whichever worker gets it: extract its claims and
     verify them, reading the warehouse read-only. Returns records; stores nothing. (One task where
     two would do the same work: each Prefect task costs ~0.1 s of bookkeeping.)"""
-    rt = get_runtime(spec)
-    claims = extract_claims(article, rt.splitter, rt.scorer, min_score=rt.thresholds.checkworthy_min_score,
-                            max_claims=max_claims, cache=rt.cache)
-    return _verify(claims, providers, db, quiet, urls, before, spec)
+    return _verify(_claims(article, max_claims, spec), providers, db, quiet, urls, before, spec)
 
 
 def verify_in_chunks(claims: Sequence[Claim], providers: Sequence[str], db: str, quiet: bool,
