@@ -53,12 +53,13 @@ def _folder_revision(folder: str) -> str:
 
 
 def extractor_key(splitter: Splitter, scorer: CheckworthinessScorer, min_score: float, max_claims: int | None) -> str:
-    """Everything the claims of an article depend on besides its text: parser model, scorer (name
-    and artefact files), extractor code and settings."""
+    """Everything the claims of an article depend on besides its text: parser model, scorer (name,
+    artefact files and the revision of the embedder it reads), extractor code and settings."""
     rev = getattr(scorer, "revision", None)
     folder = getattr(scorer, "folder", None)
     name = getattr(scorer, "name", type(scorer).__name__)
-    scorer_id = f"{name}@{rev or (_folder_revision(str(folder)) if folder else '')}"
+    embedder = getattr(getattr(scorer, "embedder", None), "revision", "")
+    scorer_id = f"{name}@{rev or (_folder_revision(str(folder)) if folder else '')}+{embedder}"
     parser = getattr(splitter, "model", type(splitter).__name__)
     return f"claims:{_code_revision()}:{parser}:{scorer_id}:{min_score}:{max_claims}"
 
