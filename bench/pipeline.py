@@ -19,8 +19,9 @@ JSON object; every figure sits next to a baseline measured in the same run:
   (warm, in-process, fresh model cache); share = (flow wall - model and retrieval seconds) / flow
   wall, i.e. what Prefect, storage and glue cost.
 - rerun_*: the article again, served over HTTP with an ETag, same caches: speed-up over the first
-  run, bodies downloaded again (`rerun_fetches`), texts embedded again (`rerun_embeddings`) and
-  stance pairs scored again.
+  run, bodies downloaded again (`rerun_fetches`), texts embedded again (`rerun_embeddings`),
+  stance pairs scored again, and claims whose whole result came back from the cache (corpus,
+  models, code and thresholds unchanged: `rerun_results_reused`).
 - cold_start_seconds: `factledger check` in a new process with an empty model cache and a fresh
   Prefect home, from process start to exit (first verdict stored), next to a bare process that
   loads MiniLM and encodes the article's sentences.
@@ -214,8 +215,9 @@ class TimedEmbedder:
         return out
 
 
-def check_once(rt, ref: str, db: Path, stages) -> tuple[float, int]:
-    """One article through the library path: load, extract, verify, store. (seconds, claims)."""
+def check_once(rt, ref: str, db: Path, stages) -> tuple[float, int, int]:
+    """One article through the library path: load, extract, verify, store.
+    (seconds, claims, claims whose result was reused from the cache)."""
     from extractors.articles import load_article
     from extractors.claims import extract_claims
     from factledger.app import make_providers, make_verifier, run_info
@@ -230,13 +232,14 @@ def check_once(rt, ref: str, db: Path, stages) -> tuple[float, int]:
     with opened(db, read_only=True) as con:
         verifier = make_verifier(make_providers(["corpus"], con, rt), rt)
         results = verifier.check(claims, stages=stages)
+
     with stages("write"):
         run_id = f"bench-{time.time_ns()}"
         with opened(db) as con:
             start_run(con, run_info(run_id, "bench", rt, ["corpus"], {"article": ref}))
             store_article_results(con, run_id, art, results)
             finish_run(con, run_id)
-    return time.perf_counter() - t0, len(claims)
+    return time.perf_counter() - t0, len(claims), verifier.reused
 
 
 def peak_rss_mb_children() -> float:
@@ -307,7 +310,7 @@ def main() -> None:
         # First run: warm process, empty model cache, article fetched over HTTP.
         rt, emb, st, timed = runtime(tmp / "models.sqlite")
         stages = Stages()
-        first, n_claims = check_once(rt, f"{base}/seed.txt", db, stages)
+        first, n_claims, _ = check_once(rt, f"{base}/seed.txt", db, stages)
         bodies_first = _Pages.bodies
         out.update(seed_seconds=round(first, 3), claims=n_claims,
                    seconds_per_claim=round(first / max(n_claims, 1), 3), stages=stages.as_dict(),
@@ -336,10 +339,11 @@ def main() -> None:
         # Re-run: same article, same caches.
         rerun_stages = Stages()
         bodies0, computed0, pairs0 = _Pages.bodies, emb.computed, st.computed
-        rerun, _ = check_once(rt, f"{base}/seed.txt", db, rerun_stages)
+        rerun, _, reused = check_once(rt, f"{base}/seed.txt", db, rerun_stages)
         out.update(rerun_seconds=round(rerun, 3), rerun_speedup=round(first / rerun, 1),
                    rerun_fetches=_Pages.bodies - bodies0, rerun_revalidations=_Pages.not_modified,
                    rerun_embeddings=emb.computed - computed0, rerun_stance_pairs=st.computed - pairs0,
+                   rerun_results_reused=reused,
                    rerun_stages=rerun_stages.as_dict())
 
         # The same article through the Prefect flow, warm, fresh model cache.

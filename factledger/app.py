@@ -132,7 +132,7 @@ def make_providers(names: Sequence[str], con: duckdb.DuckDBPyConnection, rt: Run
 
 
 def make_verifier(providers: Sequence[Provider], rt: Runtime, before: str | None = None) -> Verifier:
-    return Verifier(providers, rt.embedder, rt.stance_model, rt.thresholds, before=before)
+    return Verifier(providers, rt.embedder, rt.stance_model, rt.thresholds, before=before, cache=rt.cache)
 
 
 def run_info(run_id: str, flow_name: str, rt: Runtime, providers: Sequence[str], params: dict) -> RunInfo:

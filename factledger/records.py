@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+import types
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 __all__ = [
     "Article",
@@ -22,6 +24,8 @@ __all__ = [
     "Stance",
     "StanceScores",
     "Verdict",
+    "record_from_plain",
+    "record_to_plain",
     "sha256_bytes",
     "sha256_file",
     "sha256_text",
@@ -219,3 +223,47 @@ class ClaimResult:
     evidence: tuple[Evidence, ...]
     verdict: Verdict
     fact_checks: tuple[FactCheck, ...] = ()
+
+
+def record_to_plain(obj: object) -> object:
+    """A record as JSON-ready data (dicts, lists, strings, numbers): for caches, not for the warehouse."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: record_to_plain(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if isinstance(obj, (tuple, list)):
+        return [record_to_plain(x) for x in obj]
+    return obj
+
+
+def record_from_plain(tp: object, data: object) -> object:
+    """The inverse of `record_to_plain`, driven by the record's type hints."""
+    if data is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return record_from_plain(next(a for a in typing.get_args(tp) if a is not type(None)), data)
+    if origin is tuple:
+        item = typing.get_args(tp)[0]
+        if item in (float, int, str):  # vectors: hundreds of numbers, no conversion needed
+            return tuple(data)
+        return tuple(record_from_plain(item, x) for x in data)
+    if isinstance(tp, type) and is_dataclass(tp):
+        hints = _hints(tp)
+        return tp(**{k: record_from_plain(hints[k], v) for k, v in data.items()})
+    if tp is datetime:
+        return datetime.fromisoformat(data)
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return tp(data)
+    return data
+
+
+_HINTS: dict[type, dict[str, object]] = {}
+
+
+def _hints(cls: type) -> dict[str, object]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]

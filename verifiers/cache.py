@@ -1,9 +1,10 @@
 """Model outputs cached by model revision and the sha256 of their input, so a re-run recomputes nothing.
 
-`ScoreCache` is one SQLite file (WAL, safe for several processes) with four tables: sentence
+`ScoreCache` is one SQLite file (WAL, safe for several processes) with five tables: sentence
 embeddings, stance scores, BM25 hits per corpus state (the corpus fingerprint is the key, so
-an added document invalidates them) and the claims drawn from an article text (keyed by the
-extractor's models, code and settings). `CachedEmbedder` and `CachedStance` wrap a model with it and count
+an added document invalidates them), the claims drawn from an article text (keyed by the
+extractor's models, code and settings) and whole claim results (keyed by the verifier's code,
+models, thresholds and the fingerprints of its sources; only sources that have one, the corpus). `CachedEmbedder` and `CachedStance` wrap a model with it and count
 what they computed, so benchmarks and tests can show that a re-run embedded nothing. A different
 model revision (retrained weights, another package version) never reads the old entries.
 """
@@ -18,7 +19,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from factledger.records import StanceScores, sha256_text
+from factledger.records import ClaimResult, StanceScores, record_from_plain, record_to_plain, sha256_text
 from verifiers.embed import DIM, Embedder
 from verifiers.stance import StanceModel
 
@@ -47,6 +48,7 @@ class ScoreCache:
             " PRIMARY KEY (model, sha));"
             "CREATE TABLE IF NOT EXISTS lexical (model TEXT, sha TEXT, hits TEXT, PRIMARY KEY (model, sha));"
             "CREATE TABLE IF NOT EXISTS claims (model TEXT, sha TEXT, claims TEXT, PRIMARY KEY (model, sha));"
+            "CREATE TABLE IF NOT EXISTS results (model TEXT, sha TEXT, result TEXT, PRIMARY KEY (model, sha));"
         )
         self._db.commit()
 
@@ -97,6 +99,15 @@ class ScoreCache:
 
     def put_claims(self, extractor: str, article_sha: str, claims: Sequence[dict]) -> None:
         self._insert("claims", 3, [(extractor, article_sha, json.dumps(list(claims)))])
+
+    def results(self, verifier: str, claim_shas: Sequence[str]) -> dict[str, ClaimResult]:
+        """Results `verifier` (its code, models, thresholds and the state of its sources) reached
+        for claims before, by claim sha."""
+        return {sha: record_from_plain(ClaimResult, json.loads(text))
+                for sha, text in self._select("results", "result", verifier, claim_shas)}
+
+    def put_results(self, verifier: str, items: dict[str, ClaimResult]) -> None:
+        self._insert("results", 3, ((verifier, sha, json.dumps(record_to_plain(r))) for sha, r in items.items()))
 
     def close(self) -> None:
         with self._lock:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from factledger.records import Claim, ClaimResult, Evidence, Passage, Source, StanceScores
+from factledger.records import Claim, ClaimResult, Evidence, Passage, Source, StanceScores, sha256_text
 from factledger.settings import Thresholds
 from factledger.timing import Stages
 from verifiers.cache import predict_pairs
@@ -33,6 +37,30 @@ class _Found:
     fact_checks: list = field(default_factory=list)
 
 
+class ResultCache(Protocol):
+    def results(self, verifier: str, claim_shas: Sequence[str]) -> dict[str, ClaimResult]: ...
+
+    def put_results(self, verifier: str, items: dict[str, ClaimResult]) -> None: ...
+
+
+@cache
+def _code_revision() -> str:
+    """sha256 of the code a result depends on (this package, the records, settings and the
+    corpus queries): changed verdict rules never read results cached by old ones."""
+    root = Path(__file__).resolve().parents[1]
+    files = [*sorted((root / "verifiers").glob("*.py")), root / "factledger" / "records.py",
+             root / "factledger" / "settings.py", *sorted((root / "warehouse" / "sql" / "queries").glob("corpus_*.sql")),
+             root / "warehouse" / "sql" / "queries" / "passages_by_id.sql"]
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _claim_sha(claim: Claim) -> str:
+    return sha256_text(f"{claim.claim_id}\0{claim.text}\0{claim.context_date or ''}")
+
+
 def _rrf(ranked: Sequence[str], k: int) -> dict[str, float]:
     return {pid: 1.0 / (k + i + 1) for i, pid in enumerate(ranked)}
 
@@ -47,20 +75,55 @@ class Verifier:
     """Hybrid retrieval (lexical + embedding, fused by reciprocal rank) and a stance step."""
 
     def __init__(self, providers: Sequence[Provider], embedder: Embedder, stance: StanceModel, thresholds: Thresholds,
-                 *, before: str | None = None):
+                 *, before: str | None = None, cache: ResultCache | None = None):
         self.providers = list(providers)
         self.embedder = embedder
         self.stance = stance
         self.t = thresholds
         self.before = before  # ISO date: ignore sources published after it (undated sources are kept)
+        self.cache = cache  # whole results, reused only while every provider's sources are unchanged
+        self.reused = 0  # claims answered from the cache (counted for benchmarks and tests)
+
+    def results_key(self) -> str | None:
+        """What a claim's result depends on besides the claim: code, model revisions, thresholds,
+        date limit and every provider's fingerprint. None when a provider has no fingerprint (web
+        search, fact-check APIs: what they return can change at any time), so nothing is reused."""
+        prints = [p.fingerprint() if hasattr(p, "fingerprint") else None for p in self.providers]
+        emb, st = getattr(self.embedder, "revision", None), getattr(self.stance, "revision", None)
+        if not self.providers or None in prints or not emb or not st:
+            return None
+        parts = [_code_revision(), emb, st, self.t.as_dict(), self.before, prints]
+        return "results:" + sha256_text(json.dumps(parts, sort_keys=True, default=str))
 
     def check(self, claims: Sequence[Claim], progress: Callable[[int, int, Claim], None] | None = None,
               stages: Stages | None = None) -> list[ClaimResult]:
         """Verify claims together: retrieval per claim, then one embedding call for every passage
-        that lacks a vector and one stance call for every (claim, passage) pair, length-sorted."""
+        that lacks a vector and one stance call for every (claim, passage) pair, length-sorted.
+        With a cache, claims checked before against the same corpus state, models, code and
+        thresholds get their stored result back (a re-run of an article recomputes nothing)."""
         if not claims:
             return []
         stages = stages or Stages()
+        key = self.results_key() if self.cache is not None else None
+        if key is None:
+            return self._check(claims, progress, stages)
+        with stages("retrieve"):
+            shas = [_claim_sha(c) for c in claims]
+            stored = self.cache.results(key, list(dict.fromkeys(shas)))
+        todo = [c for c, sha in zip(claims, shas, strict=True) if sha not in stored]
+        fresh = dict(zip((_claim_sha(c) for c in todo), self._check(todo, progress, stages) if todo else [],
+                         strict=True))
+        if fresh:
+            self.cache.put_results(key, fresh)
+        self.reused += len(claims) - len(todo)
+        if progress:
+            for i, c in enumerate(claims):
+                if _claim_sha(c) in stored:
+                    progress(i + 1, len(claims), c)
+        return [replace(stored[sha], claim=c) if sha in stored else fresh[sha] for c, sha in zip(claims, shas, strict=True)]
+
+    def _check(self, claims: Sequence[Claim], progress: Callable[[int, int, Claim], None] | None,
+               stages: Stages) -> list[ClaimResult]:
         with stages("embed"):
             qvecs = self.embedder.encode([c.text for c in claims])
         with stages("retrieve"):

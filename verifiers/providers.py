@@ -98,6 +98,19 @@ class CorpusProvider:
         self._has_fts = has_fts(con)
         self._fts_loaded = False
 
+    def fingerprint(self) -> str | None:
+        """The corpus as stored now (database file, corpus sources) and how many candidates are
+        asked for: what the hits depend on besides the claim. None for an in-memory database."""
+        cur = self.con.cursor()
+        try:
+            path = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+            n, ids_hash = cur.execute(self._fingerprint_sql).fetchone()
+        finally:
+            cur.close()
+        if not path or not path[0]:
+            return None
+        return f"corpus:{path[0]}:{n}:{ids_hash}:{self.candidates}:{self._has_fts}"
+
     def search(self, claim: Claim, query_vector: np.ndarray) -> Candidates:
         return self.search_many([claim], np.asarray([query_vector], dtype=np.float32))[0]
 

@@ -93,12 +93,22 @@ def _insert_rows(con, table: str, columns: Sequence[str], rows: Sequence[Sequenc
                 [list(col) for col in zip(*rows, strict=True)])
 
 
+def _stored(con, table: str, key: str, ids: Sequence[str]) -> set[str]:
+    """Which of `ids` `table` holds already. Ids are content hashes, so a stored id is the same
+    row: checking first is cheaper than INSERT OR IGNORE of rows that exist (every re-run)."""
+    if not ids:
+        return set()
+    return {r[0] for r in con.execute(f"SELECT {key} FROM {table} WHERE {key} IN (SELECT unnest($1::VARCHAR[]))",
+                                      [list(ids)]).fetchall()}
+
+
 def _insert_sources(con, run_id: str, sources: Iterable[Source]) -> None:
     rows = {s.source_id: s for s in sources}
+    stored = _stored(con, "sources", "source_id", list(rows))
     _insert_rows(con, "sources", _SOURCE_COLUMNS, [
         (sid, s.provider, s.url, s.final_url, s.title, s.fetched_at, s.http_status, s.content_type,
          s.raw_sha256, s.text_sha256, s.extractor, s.extractor_version, s.fetch_status.value,
-         s.status_reason, run_id, s.published) for sid, s in rows.items()])
+         s.status_reason, run_id, s.published) for sid, s in rows.items() if sid not in stored])
 
 
 def _insert_fact_checks(con, run_id: str, checks: Iterable[FactCheck]) -> None:
@@ -114,8 +124,7 @@ def _insert_passages(con, run_id: str, passages: Sequence[Passage]) -> None:
     unique = {p.passage_id: p for p in passages}
     if not unique:
         return
-    stored = {r[0] for r in con.execute("SELECT passage_id FROM passages WHERE passage_id IN "
-                                        "(SELECT unnest($1::VARCHAR[]))", [list(unique)]).fetchall()}
+    stored = _stored(con, "passages", "passage_id", list(unique))
     _insert_rows(con, "passages", _PASSAGE_COLUMNS, [
         (p.passage_id, p.source_id, p.text, p.start, p.end, p.sha256,
          list(p.embedding) if p.embedding is not None else None, run_id)
@@ -123,9 +132,11 @@ def _insert_passages(con, run_id: str, passages: Sequence[Passage]) -> None:
 
 
 def _insert_claims(con, run_id: str, claims: Sequence[Claim]) -> None:
+    unique = {c.claim_id: c for c in claims}
+    stored = _stored(con, "claims", "claim_id", list(unique))
     _insert_rows(con, "claims", _CLAIM_COLUMNS, [
         (c.claim_id, c.article_id, c.text, c.sentence_text, c.start, c.end, c.score, c.rank, run_id)
-        for c in {c.claim_id: c for c in claims}.values()])
+        for cid, c in unique.items() if cid not in stored])
 
 
 def _insert_results(con, run_id: str, results: Sequence[ClaimResult]) -> None:

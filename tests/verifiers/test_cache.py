@@ -174,3 +174,63 @@ def test_claims_of_an_article_seen_before_come_from_the_cache(tmp_path, splitter
         extract_claims(art, NoParsing(), RuleScorer(), min_score=0.5, cache=cache)  # another threshold
     with pytest.raises(AssertionError, match="parsed again"):
         extract_claims(art, NoParsing(), RuleScorer(), min_score=0.3, max_claims=2, cache=cache)
+
+
+def test_results_are_reused_only_while_corpus_models_and_thresholds_are_unchanged(db, splitter, tmp_path):
+    """A re-run of the same claims against the same corpus state gets the stored results back
+    (no retrieval, embedding or stance call); a changed corpus, threshold or model recomputes."""
+    embedder = HashingEmbedder()
+    ingest(db, "corpus-run", [EXAMPLES / "corpus"], splitter, embedder)
+    cache = ScoreCache(tmp_path / "c.sqlite")
+    stance = Counting(ConflictRuleStance(splitter.nlp))
+    t = Thresholds(support_min_similarity=0.3, topical_min_similarity=0.2)
+    claims = claims_from_texts(["Russia officially recognised the Taliban government on 3 July 2025.",
+                                "The Eiffel Tower is 330 metres tall."])
+
+    def verifier(thresholds=t, model=stance, provider=None):
+        return Verifier([provider or CorpusProvider(db)], embedder, model, thresholds, cache=cache)
+
+    first = verifier().check(claims)
+    assert stance.seen
+    stance.seen.clear()
+    provider = CorpusProvider(db)
+    provider._rows_sql = "SELECT no_such_column"  # a retrieval would fail: the results must come from the cache
+    again = verifier(provider=provider)
+    second = again.check(claims)
+    assert again.reused == 2 and stance.seen == []
+    assert second == first  # claims, sources, passages, evidence (stance, ranks) and verdicts
+    assert [p.embedding for r in second for p in r.passages] == [p.embedding for r in first for p in r.passages]
+
+    other = Verifier([CorpusProvider(db)], embedder, stance, Thresholds(support_min_similarity=0.31,
+                                                                        topical_min_similarity=0.2), cache=cache)
+    other.check(claims)
+    assert other.reused == 0 and stance.seen  # another threshold
+    retrained = Counting(ConflictRuleStance(splitter.nlp), revision="2")
+    assert verifier(model=retrained).check(claims[:1]) and retrained.seen  # another stance revision
+    doc = tmp_path / "lighthouse.txt"
+    doc.write_text("The Portvale lighthouse was painted green in 1911 by the harbour board.\n", encoding="utf-8")
+    ingest(db, "corpus-run-2", [doc], splitter, embedder)
+    changed = verifier()
+    changed.check(claims)
+    assert changed.reused == 0  # the corpus changed: everything is checked again
+
+
+def test_results_are_not_reused_from_providers_without_a_fingerprint(splitter, tmp_path):
+    """Web search and fact-check APIs can answer differently tomorrow: their claims are always checked."""
+    from verifiers.providers import Candidates
+
+    class Web:
+        name = "web"
+        calls = 0
+
+        def search(self, claim, qvec):
+            Web.calls += 1
+            return Candidates()
+
+    cache = ScoreCache(tmp_path / "c.sqlite")
+    claims = claims_from_texts(["The Eiffel Tower is 330 metres tall."])
+    for _ in range(2):
+        v = Verifier([Web()], HashingEmbedder(), ConflictRuleStance(), Thresholds(), cache=cache)
+        v.check(claims)
+        assert v.reused == 0
+    assert Web.calls == 2
