@@ -387,13 +387,17 @@ COMMANDS = {"check": cmd_check, "check-claim": cmd_check_claim, "corpus": cmd_co
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    # A trainer's own options (`train stance --out DIR`) are parsed by the trainer, not here:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # A trainer's own options (`train stance --base DIR --out DIR`) go to the trainer untouched and
+    # in order: everything after `train MODEL` (the global options before it take no values).
     # argparse.REMAINDER alone refuses a remainder that starts with an option.
-    args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "train":
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    first = next((k for k, a in enumerate(argv) if not a.startswith("-")), None)
+    trainer_args: list[str] = []
+    if first is not None and argv[first] == "train" and len(argv) > first + 1:
+        argv, trainer_args = argv[:first + 2], argv[first + 2:]
+    args = parser.parse_args(argv)
     if args.command == "train":
-        args.train_args = [*args.train_args, *extra]
+        args.train_args = [*args.train_args, *trainer_args]
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -79,6 +79,16 @@ def test_trainer_options_reach_the_trainer(capsys):
     assert "usage: factledger train stance" in out and "--max-pairs" in out
 
 
+def test_trainer_options_keep_their_order(monkeypatch):
+    # An option with a value (`--base DIR`) must reach the trainer as given, value after option.
+    import factledger.train_stance as ts
+
+    seen = []
+    monkeypatch.setattr(ts, "run", lambda argv: seen.append(argv) or 0)
+    assert main(["-v", "train", "stance", "--base", "models/stance", "--out", "x", "--bf16"]) == 0
+    assert seen == [["--base", "models/stance", "--out", "x", "--bf16"]]
+
+
 def test_unknown_option_outside_train_is_refused(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["sql", "SELECT 1", "--no-such-option"])
