@@ -27,8 +27,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-__all__ = ["CATEGORY_GROUPS", "SynthPair", "entity_pool", "negate", "refer_back", "short_claims", "swap_premise",
-           "synthesize"]
+__all__ = ["CATEGORY_GROUPS", "SynthPair", "entity_pool", "negate", "refer_back", "retrieved_neutrals", "short_claims",
+           "swap_premise", "synthesize"]
 
 # Mutually exclusive kinds of things: a word replaced by another of its group changes the fact.
 CATEGORY_GROUPS: tuple[tuple[str, ...], ...] = (
@@ -423,3 +423,44 @@ def synthesize(pairs: Sequence, nlp, *, seed: int, per_pair: float = 1.0) -> lis
             out.append(SynthPair(p.premise, neg[0], "entailment", f"{p.dataset}+synth", f"negate_contradiction:{neg[1]}"))
             made += 1
     return out
+
+
+def retrieved_neutrals(pairs: Sequence, encode, *, seed: int, n: int, max_cosine: float = 0.85,
+                       min_cosine: float = 0.4) -> list[SynthPair]:
+    """Hard neutral pairs, as a retriever finds them: a hypothesis with the nearest premise (MiniLM
+    cosine in [`min_cosine`, `max_cosine`]) of another pair -> neutral.
+
+    Fact-checking evidence is retrieved: most passages are on the claim's topic but about another
+    event, place or detail. NLI captions (SNLI) call a different detail of the same scene a
+    contradiction; this teaches that an on-topic passage about something else does not decide.
+    `encode` maps texts to unit vectors (the packaged MiniLM).
+    """
+    import numpy as np
+
+    rng = random.Random(seed)
+    prems = list(dict.fromkeys(p.premise for p in pairs))
+    own: dict[str, set[str]] = defaultdict(set)
+    for p in pairs:
+        own[p.hypothesis].add(p.premise)
+    hyps = list(own)
+    rng.shuffle(hyps)
+    hyps = hyps[:n]
+    if not hyps or len(prems) < 2:
+        return []
+    pv = np.asarray(encode(prems), dtype=np.float32)
+    hv = np.asarray(encode(hyps), dtype=np.float32)
+    name = {p.hypothesis: p.dataset for p in pairs}
+    out = []
+    for k in range(0, len(hyps), 512):
+        sims = hv[k:k + 512] @ pv.T
+        for h, row in zip(hyps[k:k + 512], sims):
+            for j in np.argsort(-row)[:8]:
+                if row[j] > max_cosine or prems[j] in own[h]:
+                    continue  # a near-copy of its own premise may well entail it
+                if row[j] >= min_cosine:
+                    d = name[h]
+                    out.append(SynthPair(prems[j], h, "neutral", d if d.endswith("+synth") else f"{d}+synth",
+                                         "retrieved_neutral"))
+                break
+    return out
+

