@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from factledger.errors import ConfigError
 from factledger.records import sha256_file
 from verifiers.calibration import fit_temperature
 
@@ -168,6 +169,19 @@ def _base_info(base: str | None) -> dict | None:
             "hyper_parameters": meta.get("hyper_parameters")}
 
 
+def base_saw_held_out(base_hp: dict, n_pairs: int, seed: int, dev_pairs: int, heldout_pairs: int) -> bool:
+    """Whether a `--base` artefact may have trained on a pair this run holds out (its dev split or
+    its held-out calibration test): both runs shuffle the same de-duplicated pairs with their seed,
+    the base trained on positions [its dev, its dev + its max pairs), this run holds out
+    [0, dev) and [n - heldout, n). A base with another seed shuffled differently: it may have."""
+    if base_hp.get("seed") != seed:
+        return True
+    start, end = base_hp["dev_pairs"], n_pairs - base_hp.get("heldout_pairs", 0)
+    if base_hp.get("max_pairs"):
+        end = min(end, start + base_hp["max_pairs"])
+    return start < dev_pairs or end > n_pairs - heldout_pairs
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="factledger train stance", description=__doc__.splitlines()[0])
     p.add_argument("--out", default="models/stance", help="artefact folder (default: models/stance)")
@@ -291,6 +305,11 @@ def run(argv: list[str]) -> int:
     rng = random.Random(args.seed)
     rng.shuffle(pairs)
     dev, train = split_pairs(pairs, args.dev_pairs, args.heldout_pairs)[:2]
+    base_hp = (args.base_info or {}).get("hyper_parameters")
+    if base_hp and base_saw_held_out(base_hp, len(pairs), args.seed, args.dev_pairs, args.heldout_pairs):
+        raise ConfigError(f"--base {args.base}: that model may have trained on this run's dev or held-out pairs "
+                          "(another seed, a smaller dev split or more training pairs); its dev and calibration "
+                          "numbers would not be held out")
     if args.max_pairs and len(train) > args.max_pairs:
         train = train[:args.max_pairs]
     synth_info = None
@@ -473,7 +492,8 @@ def write_model_card(out: Path, meta: dict) -> None:
         base_text = (f"\n\nTraining continued (`--base`) from the earlier artefact `{base['version']}` (weights sha256\n"
                      f"`{base['weights_sha256']}`), itself trained by the same command from all-MiniLM-L6-v2 for "
                      f"{base['steps']} steps\n({base['train_pairs_seen']} pairs seen, {base['train_seconds'] / 60:.1f} min, "
-                     f"lr {base['hyper_parameters']['lr']}, the same seed, data and dev split).")
+                     f"lr {base['hyper_parameters']['lr']}, the same seed, data and dev split; it never trained on this\n"
+                     f"run's dev or held-out pairs, which the trainer checks).")
     text = f"""# FactLedger stance model `{meta['version']}`
 
 A 3-class cross-encoder (entailment = supports, neutral, contradiction = refutes) fine-tuned by
@@ -489,7 +509,7 @@ set). Pairs de-duplicated on normalised (premise, hypothesis) in the order below
 copies of SNLI count once); Breaking NLI capped at {BREAKING_NLI_MAX} random pairs (it is 87%
 contradiction); then shuffled with seed {hp['seed']}, the first {hp['dev_pairs']} held out as dev
 (checkpoint choice, temperature), the last {hp.get('heldout_pairs', 0)} held out from everything (calibration test),
-and at most {hp['max_pairs']} kept for training.
+and {'at most ' + str(hp['max_pairs']) if hp['max_pairs'] else 'all the rest'} kept for training.
 
 | set | pairs read | kept after de-dup | in training | sha256 of pairs.jsonl |
 |---|---:|---:|---:|---|
