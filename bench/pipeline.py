@@ -289,7 +289,7 @@ def main() -> None:
             emb = CachedEmbedder(minilm, cache)
             timed = TimedEmbedder(emb)
             st = CachedStance(stance_model, cache)
-            rt = Runtime(embedder=timed, splitter=splitter, scorer=default_scorer(timed), stance=st, fetcher=fetcher,
+            rt = Runtime(embedder=timed, splitter=splitter, scorer=default_scorer(args.device), stance=st, fetcher=fetcher,
                          cache=cache)
             return rt, emb, st, timed
 

@@ -1,8 +1,8 @@
 """From one check-worthy sentence to atomic, self-contained claim texts (rules over the spaCy parse).
 
 - Opinion wrappers are dropped: a trailing participle clause ("..., marking a troubling shift"), a
-  non-restrictive "which" clause carrying opinion words, and "<event on DATE> marks <opinion>"
-  becomes "<event> took place on DATE."
+  non-restrictive "which" clause carrying opinion words; "<event on DATE> marks <opinion>" and
+  "<event from A to B> should serve as <lesson>" become "<event> took place on DATE."
 - Two independent clauses joined by "and"/","/";" (each with its own subject) become two claims.
 - Clauses whose main verb attributes intent ("aims to", "hopes to") or only evaluates
   ("undermines", "threatens") are dropped.
@@ -38,6 +38,9 @@ _OPINION_WORDS = {
 # the efforts of ...") is not a checkable claim.
 _NOT_CHECKABLE_VERBS = {"aim", "hope", "seek", "want", "intend", "wish", "plan", "undermine", "threaten",
                         "embolden", "legitimize", "legitimise", "sideline"}
+# Their inflected forms too: the small spaCy model lemmatises "hopes" as "hop".
+_NOT_CHECKABLE_FORMS = _NOT_CHECKABLE_VERBS | {f"{v}{end}" for v in _NOT_CHECKABLE_VERBS for end in ("s", "d", "ed")}
+_MODALS = {"should", "must", "ought", "could", "might", "may", "would"}
 _MARK_VERBS = {"mark", "represent", "signal", "constitute", "signify", "herald"}
 _PRONOUNS = {"it", "they", "he", "she"}
 _DEMONSTRATIVES = {"this", "that", "these", "those"}
@@ -143,12 +146,15 @@ def _resolve_subject(verb, span, previous, article_gpes, replace: dict[int, tupl
 
 
 def _nominal_event(span, root) -> str | None:
-    """'<event ... on DATE> marks <opinion>' -> '<event> took place on DATE.'"""
-    if root.lemma_.lower() not in _MARK_VERBS:
-        return None
-    obj = [c for c in root.children if c.dep_ in ("dobj", "attr")]
-    if not obj or not _has_opinion(obj[0].subtree):
-        return None
+    """'<event ... on DATE> marks <opinion>' and '<event ... from A to B> should <anything>' (a
+    lesson, wish or forecast about a dated event) -> '<event> took place <DATE>.', opinion
+    adjectives of the event dropped."""
+    if not any(c.dep_ == "aux" and c.lower_ in _MODALS for c in root.children):
+        if root.lemma_.lower() not in _MARK_VERBS:
+            return None
+        obj = [c for c in root.children if c.dep_ in ("dobj", "attr")]
+        if not obj or not _has_opinion(obj[0].subtree):
+            return None
     subj = _subject(root)
     if subj is None or subj.pos_ != "NOUN":
         return None
@@ -160,7 +166,8 @@ def _nominal_event(span, root) -> str | None:
         return None
     s0, s1 = _subtree_span(subj)
     d0, d1 = _subtree_span(date_pp)
-    event = (span.doc[s0:d0].text + " " + span.doc[d1:s1].text).strip(" ,")
+    opinion = [(t.i, t.i + 1) for t in subj.subtree if t.dep_ == "amod" and t.lower_ in _OPINION_WORDS]
+    event = _render(span.doc[s0:s1], [(d0, d1)] + opinion, {}).rstrip(".")
     when = span.doc[d0:d1].text.strip(" ,")
     return _clean(f"{event} took place {when}")
 
@@ -198,7 +205,7 @@ def atomic_claims(span, previous: Sequence[Any] = (), article_gpes: set[str] | N
                 a, b = _subtree_span(child)
                 if span.doc[a - 1].text == ",":
                     drop.append((a - 1, b))
-    clauses = [v for v in clauses if v.lemma_.lower() not in _NOT_CHECKABLE_VERBS]
+    clauses = [v for v in clauses if v.lemma_.lower() not in _NOT_CHECKABLE_VERBS and v.lower_ not in _NOT_CHECKABLE_FORMS]
     if not clauses:
         return []
     root = clauses[0]

