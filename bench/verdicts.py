@@ -324,6 +324,11 @@ def bench_wice(stance, embedder, t: Thresholds, n_claims: int, seed: int, split:
 
     rows = [r for r in _jsonl(DATA / "wice" / f"claims_{split}.jsonl")
             if any(not e["text"].startswith("(meta data)") for e in r["evidence"])]
+    # Keyed by the claim as the verifier sees it (whitespace collapsed, as claims_from_texts does);
+    # a claim text that comes twice (with two cited pages) is checked once, against its first page.
+    for r in rows:
+        r["claim"] = " ".join(r["claim"].split())
+    rows = list({r["claim"]: r for r in reversed(rows)}.values())[::-1]
     sample = _sample(rows, n_claims, seed)
     now = datetime.now(UTC)
     pages, ev_ids = {}, {}

@@ -86,21 +86,30 @@ def _seed():
     return str(SEED)
 
 
-def test_perturbed_year_is_not_supported(e2e):
+# The seed article's recognition claim with one fact changed: none may come out `supported`.
+PERTURBED = {
+    "wrong year": "Russia officially recognised the Taliban government on 3 July 2021.",
+    "swapped country": "China officially recognised the Taliban government on 3 July 2025.",
+    "negation": "Russia has never officially recognised the Taliban government.",
+    "wrong first": "Russia became the last country in the world to formally recognise the Taliban-led government.",
+}
+
+
+def test_perturbed_claims_are_not_supported(e2e):
     import flows
     from flows.runners import run_flow
 
     db, _ = e2e
-    good, bad = run_flow(
+    good, *bad = run_flow(
         flows.check_claim_flow,
-        claims=["Russia officially recognised the Taliban government on 3 July 2025.",
-                "Russia officially recognised the Taliban government on 3 July 2021."],
+        claims=["Russia officially recognised the Taliban government on 3 July 2025.", *PERTURBED.values()],
         db=str(db), quiet=True,
     )
     assert good["label"] == "supported"
-    assert bad["label"] != "supported"
+    for (what, claim), row in zip(PERTURBED.items(), bad, strict=True):
+        assert row["label"] in ("refuted", "not_enough_evidence"), (what, row)
     stored = q(db, "SELECT label FROM latest_verdicts WHERE claim_text LIKE '%3 July 2021.'")
-    assert stored == [(bad["label"],)]
+    assert stored == [(bad[0]["label"],)]
 
 
 def test_runs_publish_a_summary_artifact(e2e):
