@@ -51,6 +51,7 @@ class Thresholds:
     # Verdicts with a calibrated confidence below this get needs_review = true. Chosen from the
     # reliability bins of bench/verdicts.py (stance-minilm-v1+46f7c947502a, FEVER-Symmetric test):
     # the 195 of 712 claims below 0.7 were right 52% of the time, those at or above it 69%.
+    # Kept for stance-minilm-v2 without re-choosing it.
     review_below_confidence: float = 0.7
 
     def as_dict(self) -> dict[str, float | int]:

@@ -479,6 +479,10 @@ def package(args, out: Path, ckpt_dir: Path, model, tok, dev, state, prov, train
     return 0
 
 
+SELECT_TEXT = {"nli-dev": "held-out NLI dev accuracy", "fever-dev": "FEVER-Symmetric dev accuracy",
+               "both": "the mean of held-out NLI dev and FEVER-Symmetric dev accuracy"}
+
+
 def write_model_card(out: Path, meta: dict) -> None:
     hp = meta["hyper_parameters"]
     rows = "\n".join(f"| `{name}` | {p['read']} | {p['kept']} | {meta['train_pairs_by_set'].get(name, 0)} | `{p['sha256']}` |"
@@ -486,6 +490,17 @@ def write_model_card(out: Path, meta: dict) -> None:
     bench = meta.get("benchmarks")
     bench_text = ("\n".join(f"- {k}: {v}" for k, v in bench.items()) if bench
                   else "Not measured yet: run `python bench/verdicts.py --write-card`.")
+    synth = meta.get("synthetic")
+    synth_text = ""
+    if synth:
+        kinds: dict[str, int] = {}
+        for kind, n in synth["by_kind"].items():
+            kinds[kind.split(":")[0]] = kinds.get(kind.split(":")[0], 0) + n
+        synth_text = (f"\nOf these, {synth['pairs']} are contrast pairs made from the training pairs only "
+                      f"(`factledger.stance_synth`, about {synth['share']} per entailment pair"
+                      f"{', plus ' + str(hp.get('retrieved_neutrals')) + ' retrieved hard neutrals asked for' if hp.get('retrieved_neutrals') else ''}): "
+                      + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
+                      + f"; by label {', '.join(f'{k} {v}' for k, v in synth['by_label'].items())}.")
     base = meta.get("base") or {}
     base_text = ""
     if base.get("version"):
@@ -516,14 +531,15 @@ and {'at most ' + str(hp['max_pairs']) if hp['max_pairs'] else 'all the rest'} k
 {rows}
 
 Training pairs: {meta['train_pairs']} ({', '.join(f'{k} {v}' for k, v in meta['train_pairs_by_label'].items())});
-actually seen before the run ended: {min(meta['train_pairs'], meta['steps'] * hp['batch_size'])} ({meta['steps']} steps x batch {hp['batch_size']}).
+actually seen before the run ended: {min(meta['train_pairs'], meta['steps'] * hp['batch_size'])} ({meta['steps']} steps x batch {hp['batch_size']}).{synth_text}
 
 ## Hyper-parameters
 max length {hp['max_length']} word pieces, batch {hp['batch_size']}, AdamW lr {hp['lr']} (weight decay 0.01),
 linear warm-up over {hp['warmup']:.0%} of the run then linear decay to 0 (the run's length is the
 planned steps or --max-minutes, whichever ends first), {hp['epochs']} epoch(s) planned,
 {meta['steps']} steps run, best checkpoint at step {meta['best_step']}; word embeddings
-{'trained' if hp.get('train_word_embeddings') else 'frozen'}; {hp['threads']} CPU threads, fp32 training.
+{'trained' if hp.get('train_word_embeddings') else 'frozen'}; {hp['threads']} CPU thread(s), {'bf16 autocast (fp32 master weights)' if hp.get('bf16') else 'fp32'} training;
+checkpoint chosen on {SELECT_TEXT.get(hp.get('select', 'nli-dev'), hp.get('select'))}.
 Training time: {meta['train_seconds'] / 60:.1f} min on a shared 2-core CPU.
 
 ## Dev metrics (held-out NLI pairs, best checkpoint)
@@ -538,7 +554,8 @@ different amounts of the same unit (`verifiers.stance_model.number_conflict`), t
 support probability moves to refute. Chosen on FEVER-Symmetric dev by `bench/verdicts.py --tune-rules`.
 
 ## Limits
-Trained on short NLI pairs; it has seen no fact-checking claims of FEVER style beyond FM2. Long
+Trained on short NLI pairs and on contrast pairs made from them; it has seen no real fact-checking
+claims beyond FM2. Long
 passages are truncated to {hp['max_length']} word pieces. Treat `neutral` as "this passage does not decide".
 """
     (out / "MODEL_CARD.md").write_text(text)
