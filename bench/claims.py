@@ -45,8 +45,7 @@ RULE_THRESHOLD = 0.45  # the RuleScorer's hand-set threshold (Thresholds before 
 
 
 def rule_scores(ling: np.ndarray) -> np.ndarray:
-    z = _WEIGHTS["bias"] + ling[:, :len(_RULE_KEYS)] @ np.array([_WEIGHTS[k] for k in _RULE_KEYS])
-    return 1.0 / (1.0 + np.exp(-z))
+    return sigmoid(_WEIGHTS["bias"] + ling[:, :len(_RULE_KEYS)] @ np.array([_WEIGHTS[k] for k in _RULE_KEYS]))
 
 
 def p_at(labels, scores, k: int) -> float:

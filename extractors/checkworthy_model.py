@@ -189,7 +189,6 @@ class LoadedNet:
     """The artefact's network, tokenizer and meta, ready for `predict_logits`."""
 
     def __init__(self, folder: Path, device: str) -> None:
-        import torch
         from safetensors.torch import load_file
         from transformers import AutoTokenizer
 
@@ -214,7 +213,6 @@ class LoadedNet:
         net.load_state_dict(state, strict=False)
         self.net = net.to(device).eval()
         self.max_length = int(self.meta["max_length"])
-        self._torch = torch
 
     def logits(self, inputs: Sequence[tuple[str, str | None]], ling: np.ndarray, *, batch_size: int = 64,
                bf16: bool = False) -> np.ndarray:
