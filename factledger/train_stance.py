@@ -24,6 +24,7 @@ import os
 import random
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -493,13 +494,13 @@ def write_model_card(out: Path, meta: dict) -> None:
     synth = meta.get("synthetic")
     synth_text = ""
     if synth:
-        kinds: dict[str, int] = {}
+        kinds: Counter[str] = Counter()
         for kind, n in synth["by_kind"].items():
-            kinds[kind.split(":")[0]] = kinds.get(kind.split(":")[0], 0) + n
+            kinds[kind.split(":")[0]] += n
         synth_text = (f"\nOf these, {synth['pairs']} are contrast pairs made from the training pairs only "
                       f"(`factledger.stance_synth`, about {synth['share']} per entailment pair"
                       f"{', plus ' + str(hp.get('retrieved_neutrals')) + ' retrieved hard neutrals asked for' if hp.get('retrieved_neutrals') else ''}): "
-                      + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
+                      + ", ".join(f"{k} {v}" for k, v in kinds.most_common())
                       + f"; by label {', '.join(f'{k} {v}' for k, v in synth['by_label'].items())}.")
     base = meta.get("base") or {}
     base_text = ""
