@@ -38,7 +38,6 @@ import http.server
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -263,6 +262,7 @@ def main() -> None:
     from verifiers.cache import CachedEmbedder, CachedStance, ScoreCache
     from verifiers.embed import MiniLMEmbedder
     from verifiers.stance_model import CrossEncoderStance
+    from warehouse.db import copy_database
 
     out: dict = {"device": None}
     minilm = MiniLMEmbedder(device=args.device)
@@ -278,7 +278,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         db = tmp / "w.duckdb"
-        shutil.copyfile(corpus, db)
+        copy_database(corpus, db)
         seed_bytes = SEED.read_bytes()
         server, base = serve({"/seed.txt": (seed_bytes, "text/plain; charset=utf-8")})
         fetcher = Fetcher(cache_path=tmp / "http.sqlite", allow_loopback=True, min_interval=0)

@@ -28,7 +28,9 @@ def ledger(tmp_path_factory):
 
 
 def digest(db: Path) -> str:
-    return hashlib.sha256(db.read_bytes()).hexdigest()
+    """The stored state: the database file and its write-ahead log (writers defer checkpoints)."""
+    wal = Path(f"{db}.wal")
+    return hashlib.sha256(db.read_bytes() + b"|" + (wal.read_bytes() if wal.exists() else b"")).hexdigest()
 
 
 def make_inputs(tmp: Path, httpserver) -> dict[str, tuple[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -35,7 +36,8 @@ def test_factchecks_shown_first_stored_and_key_never_stored(httpserver, tmp_path
     assert stored == [{"publisher": "Example Checks", "textual_rating": "True",
                        "review_url": "https://checks.example.org/2025/07/russia-taliban"}]
     assert FAKE_KEY not in out and FAKE_KEY not in logs
-    assert FAKE_KEY.encode() not in db.read_bytes()
+    for stored_file in (db, Path(f"{db}.wal")):
+        assert not stored_file.exists() or FAKE_KEY.encode() not in stored_file.read_bytes(), stored_file
     for view, fmt in (("verdict_provenance", "csv"), ("fact_checks", "jsonl"), ("sources", "parquet"), ("runs", "csv")):
         dest = tmp_path / f"export-{view}.{fmt}"
         assert main(["export", "--view", view, "--format", fmt, "--out", str(dest), "--db", str(db)]) == 0

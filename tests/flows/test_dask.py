@@ -12,7 +12,6 @@ the two runners can be compared verdict for verdict. The worker reports to the s
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
@@ -81,9 +80,9 @@ def runtime(env, prefect_harness, splitter, real_embedder):
 
 
 def copy_db(src, tmp_path, name):
-    dst = tmp_path / name
-    shutil.copy(src, dst)
-    return dst
+    from warehouse.db import copy_database
+
+    return copy_database(src, tmp_path / name)
 
 
 def q(db, sql, params=None):

@@ -114,3 +114,47 @@ def test_claim_latest_only_moves_forward_and_rebuilds_from_verdicts(db):
     db.execute("DELETE FROM claim_latest")
     rebuild_claim_latest(db)
     assert db.execute("SELECT run_id, label FROM latest_verdicts").fetchall() == [("r4", "not_enough_evidence")]
+
+
+def _passages(n: int, tag: str) -> tuple[list[Source], list[Passage]]:
+    src = Source(provider="corpus", url=f"https://example.org/{tag}", final_url=f"https://example.org/{tag}",
+                 title=None, fetched_at=datetime(2025, 1, 1, tzinfo=UTC), content_type=None, raw_sha256=tag,
+                 text_sha256=tag, extractor="test", fetch_status=FetchStatus.OK, status_reason="ok")
+    return [src], [Passage(src.source_id, f"{tag} passage number {i} about bridges.", 0, 10, tuple([0.01 * i] * 384))
+                   for i in range(n)]
+
+
+def test_writers_leave_commits_in_the_log_and_checkpoint_past_the_threshold(tmp_path):
+    from warehouse.db import checkpoint, copy_database
+
+    path = tmp_path / "w.duckdb"
+    wal = tmp_path / "w.duckdb.wal"
+    con = connect(path)
+    checkpoint(con)
+    con.close()
+    size = path.stat().st_size
+    con = connect(path)
+    store_sources(con, "r1", *_passages(3, "small"))
+    con.close()
+    # closed without a checkpoint: the commit lives in the log, the file is as it was
+    assert wal.exists() and wal.stat().st_size > 0 and path.stat().st_size == size
+    # every later reader sees it (read-only connections replay the log and leave it in place)
+    reader = connect(path, read_only=True)
+    assert reader.execute("SELECT count(*) FROM passages").fetchone()[0] == 3
+    reader.close()
+    assert wal.exists()
+    # a copy carries the log with it
+    copied = connect(copy_database(path, tmp_path / "copy.duckdb"), read_only=True)
+    assert copied.execute("SELECT count(*) FROM passages").fetchone()[0] == 3
+    copied.close()
+    # a commit that takes the log past the threshold folds it into the file
+    con = connect(path)
+    for k in range(80):  # ~85 KB of log each: DuckDB's default threshold (16 MiB) would take ~200
+        store_sources(con, f"r{k}", *_passages(50, f"bulk{k}"))
+        if not wal.exists() or wal.stat().st_size == 0:
+            break
+    else:
+        pytest.fail("the write-ahead log was never checkpointed")
+    assert con.execute("SELECT count(*) FROM passages").fetchone()[0] == 3 + 50 * (k + 1)
+    con.close()
+    assert path.stat().st_size > size
