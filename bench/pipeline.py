@@ -17,11 +17,16 @@ JSON object; every figure sits next to a baseline measured in the same run:
   3 each. 1.0 = as fast as the model alone.
 - flow_seconds, orchestration_share: the same article through the Prefect `check-article` flow
   (warm, in-process, fresh model cache); share = (flow wall - model and retrieval seconds) / flow
-  wall, i.e. what Prefect, storage and glue cost.
+  wall, i.e. what Prefect, storage and glue cost; fastest of 5 flow runs against fastest of 5
+  library runs, alternated (every run is listed, and the share of the medians is given too).
 - rerun_*: the article again, served over HTTP with an ETag, same caches: speed-up over the first
   run, bodies downloaded again (`rerun_fetches`), texts embedded again (`rerun_embeddings`),
   stance pairs scored again, and claims whose whole result came back from the cache (corpus,
   models, code and thresholds unchanged: `rerun_results_reused`).
+- store_*: the flow's store step for one new article over 30 new articles in a row (the
+  writer's close, DuckDB's checkpoint, finishing in the background): what the flow waits for,
+  mean and worst, and the loop's wall time per article, next to the same store closing its
+  writer before it returns (as before).
 - cold_start_seconds: `factledger check` in a new process with an empty model cache and a fresh
   Prefect home, from process start to exit (first verdict stored), next to a bare process that
   loads MiniLM and encodes the article's sentences.
@@ -38,6 +43,7 @@ import http.server
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,6 +51,7 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+from statistics import median
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -58,6 +65,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 REPEATS = 3  # timings of small steps repeated, the fastest kept
+FLOW_REPEATS = 5  # flow runs and library runs for the orchestration share (+-0.03 run to run on 2 shared cores)
 
 
 def log(msg: str) -> None:
@@ -214,9 +222,10 @@ class TimedEmbedder:
         return out
 
 
-def check_once(rt, ref: str, db: Path, stages) -> tuple[float, int, int]:
+def check_once(rt, ref: str, db: Path, stages, keep: list | None = None) -> tuple[float, int, int]:
     """One article through the library path: load, extract, verify, store.
-    (seconds, claims, claims whose result was reused from the cache)."""
+    (seconds, claims, claims whose result was reused from the cache); `keep` receives the article
+    and its results."""
     from extractors.articles import load_article
     from extractors.claims import extract_claims
     from factledger.app import make_providers, make_verifier, run_info
@@ -238,7 +247,64 @@ def check_once(rt, ref: str, db: Path, stages) -> tuple[float, int, int]:
             start_run(con, run_info(run_id, "bench", rt, ["corpus"], {"article": ref}))
             store_article_results(con, run_id, art, results)
             finish_run(con, run_id)
+    if keep is not None:
+        keep[:] = [art, results]
     return time.perf_counter() - t0, len(claims), verifier.reused
+
+
+def as_new_article(art, results, ref: str):
+    """The same article and results under another reference: new article, claim, evidence and
+    verdict rows (the corpus passages and sources are the stored ones), as the next article of a batch."""
+    from dataclasses import replace
+
+    art = replace(art, ref=ref)
+    out = []
+    for r in results:
+        claim = replace(r.claim, article_id=art.article_id)
+        cid = claim.claim_id
+        out.append(replace(r, claim=claim, evidence=tuple(replace(e, claim_id=cid) for e in r.evidence),
+                           verdict=replace(r.verdict, claim_id=cid),
+                           fact_checks=tuple(replace(f, claim_id=cid) for f in r.fact_checks)))
+    return art, out
+
+
+def store_cost(src: Path, tmp: Path, art, results, n: int = 30) -> dict:
+    """The flow's store step for one new article (`flows.check.store_article`: one transaction,
+    then the writer's close, DuckDB's checkpoint, left to a background thread) over `n` new
+    articles in a row: how long the flow waits for it, and the wall time per article of the whole
+    loop (each store first waits for the previous close). Baseline, same run: the same store
+    closing its writer before it returns, as the flows did before."""
+    from flows.check import store_article
+    from warehouse.db import connect, opened
+    from warehouse.store import finish_run, store_article_results
+
+    def closing_now(db, run_id, a, rs):
+        with opened(db) as con:
+            store_article_results(con, run_id, a, rs)
+            finish_run(con, run_id)
+
+    out = {}
+    for mode, store in (("background_close", store_article), ("close_now", closing_now)):
+        db = tmp / f"store-{mode}.duckdb"
+        shutil.copyfile(src, db)
+        with opened(db) as con:  # migrated, and the copy's first checkpoint paid, before timing
+            con.execute("CHECKPOINT")
+        waits = []
+        t_loop = time.perf_counter()
+        for i in range(n):
+            a, rs = as_new_article(art, results, f"{art.ref}#{mode}-{i}")
+            t0 = time.perf_counter()
+            store(str(db), f"store-{mode}-{i}", a, rs)
+            waits.append(time.perf_counter() - t0)
+        connect(db, read_only=True).close()  # waits for the last close
+        out[mode] = (waits, time.perf_counter() - t_loop)
+        db.unlink()
+    (w, loop), (bw, bloop) = out["background_close"], out["close_now"]
+    return {"store_articles": n, "store_wait_mean_seconds": round(sum(w) / n, 4), "store_wait_max_seconds": round(max(w), 4),
+            "store_loop_seconds_per_article": round(loop / n, 4),
+            "baseline_close_now_wait_mean_seconds": round(sum(bw) / n, 4),
+            "baseline_close_now_loop_seconds_per_article": round(bloop / n, 4),
+            "store_wait_speedup": round(sum(bw) / sum(w), 2)}
 
 
 def peak_rss_mb_children() -> float:
@@ -262,7 +328,6 @@ def main() -> None:
     from verifiers.cache import CachedEmbedder, CachedStance, ScoreCache
     from verifiers.embed import MiniLMEmbedder
     from verifiers.stance_model import CrossEncoderStance
-    from warehouse.db import copy_database
 
     out: dict = {"device": None}
     minilm = MiniLMEmbedder(device=args.device)
@@ -278,7 +343,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         db = tmp / "w.duckdb"
-        copy_database(corpus, db)
+        shutil.copyfile(corpus, db)
         seed_bytes = SEED.read_bytes()
         server, base = serve({"/seed.txt": (seed_bytes, "text/plain; charset=utf-8")})
         fetcher = Fetcher(cache_path=tmp / "http.sqlite", allow_loopback=True, min_interval=0)
@@ -310,7 +375,8 @@ def main() -> None:
         # First run: warm process, empty model cache, article fetched over HTTP.
         rt, emb, st, timed = runtime(tmp / "models.sqlite")
         stages = Stages()
-        first, n_claims, _ = check_once(rt, f"{base}/seed.txt", db, stages)
+        kept: list = []
+        first, n_claims, _ = check_once(rt, f"{base}/seed.txt", db, stages, kept)
         bodies_first = _Pages.bodies
         out.update(seed_seconds=round(first, 3), claims=n_claims,
                    seconds_per_claim=round(first / max(n_claims, 1), 3), stages=stages.as_dict(),
@@ -358,7 +424,7 @@ def main() -> None:
 
         with prefect_test_harness():
             flow_times, compute = [], []
-            for i in range(REPEATS):
+            for i in range(FLOW_REPEATS):
                 rt_f, *_ = runtime(tmp / f"flow{i}.sqlite")
                 set_runtime(rt_f)
                 t0 = time.perf_counter()
@@ -370,10 +436,13 @@ def main() -> None:
                 compute.append(sum(v for k, v in s.seconds.items() if k != "write"))
             set_runtime(None)
         flow_s, compute_s = min(flow_times), min(compute)
-        out.update(flow_seconds=round(flow_s, 3), library_compute_seconds=round(compute_s, 3),
-                   orchestration_share=round(max(0.0, flow_s - compute_s) / flow_s, 3))
+        out.update(flow_runs_seconds=[round(x, 3) for x in flow_times], library_compute_runs_seconds=[round(x, 3) for x in compute],
+                   flow_seconds=round(flow_s, 3), library_compute_seconds=round(compute_s, 3),
+                   orchestration_share=round(max(0.0, flow_s - compute_s) / flow_s, 3),
+                   orchestration_share_of_medians=round(max(0.0, median(flow_times) - median(compute)) / median(flow_times), 3))
         server.shutdown()
 
+        out.update(store_cost(db, tmp, *kept))
         if not args.skip_cold:
             out.update(cold_start(tmp, db))
         if args.batch:

@@ -16,7 +16,7 @@ from extractors.sentences import Splitter
 from factledger.errors import InputError
 from factledger.records import FetchStatus, Passage, Source, sha256_bytes, sha256_text
 from verifiers.embed import Embedder
-from warehouse.db import checkpoint, rebuild_fts
+from warehouse.db import rebuild_fts
 from warehouse.store import store_sources
 
 __all__ = ["CorpusDoc", "IngestStats", "ingest", "iter_documents"]
@@ -147,5 +147,4 @@ def ingest(
     flush()
     if n_new:
         rebuild_fts(con)
-        checkpoint(con)  # a bulk load: fold it into the file now rather than leave it to the next writer
     return IngestStats(documents=docs, new_documents=n_new, passages=n_passages)

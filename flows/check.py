@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -31,7 +32,7 @@ from factledger.errors import InputError
 from factledger.records import Article, Claim, ClaimResult
 from factledger.settings import Thresholds
 from flows.runners import chunks, env_task_runner, parallel_slots
-from warehouse.db import opened
+from warehouse.db import close_soon, connect, opened
 from warehouse.store import finish_run, start_run, store_article_results, store_claim_results
 
 __all__ = ["RuntimeSpec", "check_article_flow", "check_claim_flow", "get_runtime", "set_runtime"]
@@ -148,16 +149,29 @@ def verify_in_chunks(claims: Sequence[Claim], providers: Sequence[str], db: str,
 # (the one writer) anyway, and Prefect walks every parameter of a task call looking for futures,
 # which over an article's results (passages with 384-float vectors) cost ~0.3 s a call.
 
+# Each commits before it returns; the writer's close (DuckDB's checkpoint of the commit into the
+# file) finishes in the background while the flow run wraps up (`warehouse.db.close_soon`).
+
 def store_article(db: str, run_id: str, article: Article, results: Sequence[ClaimResult]) -> None:
-    with opened(db) as con:
+    con = connect(db)
+    try:
         store_article_results(con, run_id, article, results)
         finish_run(con, run_id)
+    except BaseException:
+        con.close()
+        raise
+    close_soon(con, db)
 
 
 def store_claims(db: str, run_id: str, results: Sequence[ClaimResult]) -> None:
-    with opened(db) as con:
+    con = connect(db)
+    try:
         store_claim_results(con, run_id, results)
         finish_run(con, run_id)
+    except BaseException:
+        con.close()
+        raise
+    close_soon(con, db)
 
 
 async def _artifact(key: str, rows: list[dict], description: str) -> None:
@@ -217,19 +231,33 @@ async def check_article_flow(
     # Loaded here, not in a task (a few ms of work against ~0.1 s of task bookkeeping); bad input
     # fails here, before the warehouse is touched.
     art = load_article(article, get_runtime().fetcher)
-    _begin(db, run_id, "check-article", providers,
-           {"article": article, "max_claims": max_claims, "urls": list(urls), "before": before})
-    try:
-        if parallel_slots() == 1 and claims_per_task is None:  # one worker: extract and verify in one task
-            results = analyse_article_task.submit(art, list(providers), db, max_claims, spec, quiet, list(urls),
-                                                  before).result()
-        else:  # claims spread over the cluster's workers
+    params = {"article": article, "max_claims": max_claims, "urls": list(urls), "before": before}
+    if parallel_slots() == 1 and claims_per_task is None:  # one worker: extract and verify in one task
+        analysis = analyse_article_task.submit(art, list(providers), db, max_claims, spec, quiet, list(urls), before)
+        # The run row is written meanwhile (the task extracts claims before it reads the warehouse).
+        with ThreadPoolExecutor(1, thread_name_prefix="begin") as pool:
+            begun = pool.submit(_begin, db, run_id, "check-article", providers, params)
+            try:
+                results = analysis.result()
+            except BaseException as exc:
+                if begun.exception() is None:
+                    _fail(db, run_id, exc)
+                raise
+        begun.result()  # a run that could not be recorded fails here, before anything is stored
+        try:
+            store_article(db, run_id, art, results)
+        except BaseException as exc:
+            _fail(db, run_id, exc)
+            raise
+    else:  # claims spread over the cluster's workers
+        _begin(db, run_id, "check-article", providers, params)
+        try:
             claims = extract_claims_task.submit(art, max_claims, spec).result()
             results = verify_in_chunks(claims, providers, db, quiet, urls, before, spec, claims_per_task)
-        store_article(db, run_id, art, results)
-    except BaseException as exc:
-        _fail(db, run_id, exc)
-        raise
+            store_article(db, run_id, art, results)
+        except BaseException as exc:
+            _fail(db, run_id, exc)
+            raise
     rows = result_rows(results, art)
     await _artifact("article-verdicts", _summary(rows), f"Verdicts for {article}")
     return rows

@@ -199,7 +199,13 @@ def test_results_are_reused_only_while_corpus_models_and_thresholds_are_unchange
     second = again.check(claims)
     assert again.reused == 2 and stance.seen == []
     assert second == first  # claims, sources, passages, evidence (stance, ranks) and verdicts
-    assert [p.embedding for r in second for p in r.passages] == [p.embedding for r in first for p in r.passages]
+    # kept without vectors: every passage of a reused result is a corpus passage stored with its vector
+    ids = sorted({p.passage_id for r in second for p in (*r.passages, *(e.passage for e in r.evidence))})
+    assert ids and all(p.embedding is None for r in second for p in r.passages)
+    assert all(e.passage.embedding is None for r in second for e in r.evidence)
+    stored = db.execute("SELECT passage_id FROM passages WHERE embedding IS NOT NULL AND passage_id IN "
+                        "(SELECT unnest(?::VARCHAR[])) ORDER BY 1", [ids]).fetchall()
+    assert [r[0] for r in stored] == ids
 
     other = Verifier([CorpusProvider(db)], embedder, stance, Thresholds(support_min_similarity=0.31,
                                                                         topical_min_similarity=0.2), cache=cache)

@@ -116,45 +116,55 @@ def test_claim_latest_only_moves_forward_and_rebuilds_from_verdicts(db):
     assert db.execute("SELECT run_id, label FROM latest_verdicts").fetchall() == [("r4", "not_enough_evidence")]
 
 
-def _passages(n: int, tag: str) -> tuple[list[Source], list[Passage]]:
-    src = Source(provider="corpus", url=f"https://example.org/{tag}", final_url=f"https://example.org/{tag}",
-                 title=None, fetched_at=datetime(2025, 1, 1, tzinfo=UTC), content_type=None, raw_sha256=tag,
-                 text_sha256=tag, extractor="test", fetch_status=FetchStatus.OK, status_reason="ok")
-    return [src], [Passage(src.source_id, f"{tag} passage number {i} about bridges.", 0, 10, tuple([0.01 * i] * 384))
-                   for i in range(n)]
+def test_a_writer_closed_in_the_background_is_awaited_by_the_next_connection(tmp_path):
+    """`close_soon` returns before DuckDB's checkpoint; any later connection of this process to the
+    file waits for it, so a reader never meets DuckDB's one-configuration-per-process refusal."""
+    import threading
 
-
-def test_writers_leave_commits_in_the_log_and_checkpoint_past_the_threshold(tmp_path):
-    from warehouse.db import checkpoint, copy_database
+    from warehouse.db import close_soon
 
     path = tmp_path / "w.duckdb"
-    wal = tmp_path / "w.duckdb.wal"
     con = connect(path)
-    checkpoint(con)
-    con.close()
-    size = path.stat().st_size
-    con = connect(path)
-    store_sources(con, "r1", *_passages(3, "small"))
-    con.close()
-    # closed without a checkpoint: the commit lives in the log, the file is as it was
-    assert wal.exists() and wal.stat().st_size > 0 and path.stat().st_size == size
-    # every later reader sees it (read-only connections replay the log and leave it in place)
-    reader = connect(path, read_only=True)
-    assert reader.execute("SELECT count(*) FROM passages").fetchone()[0] == 3
+    store_sources(con, "r1", *_one_source())
+    started, release = threading.Event(), threading.Event()
+
+    class SlowClose:  # the real connection, whose close waits until the test lets it go
+        def close(self):
+            started.set()
+            release.wait(10)
+            con.close()
+
+    close_soon(SlowClose(), path)
+    assert started.wait(10)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(connect(path, read_only=True)))
+    reader.start()
+    reader.join(0.3)
+    assert reader.is_alive() and not got  # still waiting for the writer to close
+    release.set()
+    reader.join(10)
+    assert got and got[0].execute("SELECT count(*) FROM passages").fetchone()[0] == 1
+    got[0].close()
+
+
+def test_a_reader_waits_for_a_writer_open_in_another_thread_of_this_process(tmp_path):
+    import threading
+
+    path = tmp_path / "w.duckdb"
+    writer = connect(path)
+    store_sources(writer, "r1", *_one_source())
+    threading.Timer(0.2, writer.close).start()
+    reader = connect(path, read_only=True, lock_timeout=10)  # refused while the writer is open, then retried
+    assert reader.execute("SELECT count(*) FROM passages").fetchone()[0] == 1
     reader.close()
-    assert wal.exists()
-    # a copy carries the log with it
-    copied = connect(copy_database(path, tmp_path / "copy.duckdb"), read_only=True)
-    assert copied.execute("SELECT count(*) FROM passages").fetchone()[0] == 3
-    copied.close()
-    # a commit that takes the log past the threshold folds it into the file
-    con = connect(path)
-    for k in range(80):  # ~85 KB of log each: DuckDB's default threshold (16 MiB) would take ~200
-        store_sources(con, f"r{k}", *_passages(50, f"bulk{k}"))
-        if not wal.exists() or wal.stat().st_size == 0:
-            break
-    else:
-        pytest.fail("the write-ahead log was never checkpointed")
-    assert con.execute("SELECT count(*) FROM passages").fetchone()[0] == 3 + 50 * (k + 1)
-    con.close()
-    assert path.stat().st_size > size
+    writer2 = connect(path)
+    with pytest.raises(WarehouseError, match="cannot open database"):
+        connect(path, read_only=True, lock_timeout=0.2)
+    writer2.close()
+
+
+def _one_source() -> tuple[list[Source], list[Passage]]:
+    src = Source(provider="corpus", url="https://example.org/a", final_url="https://example.org/a", title=None,
+                 fetched_at=datetime(2025, 1, 1, tzinfo=UTC), content_type=None, raw_sha256="a", text_sha256="a",
+                 extractor="test", fetch_status=FetchStatus.OK, status_reason="ok")
+    return [src], [Passage(src.source_id, "The bridge opened in 1932.", 0, 26, tuple([0.1] * 384))]
