@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import duckdb
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
@@ -153,26 +154,30 @@ def verify_in_chunks(claims: Sequence[Claim], providers: Sequence[str], db: str,
 # Each commits before it returns; the writer's close (DuckDB's checkpoint of the commit into the
 # file) finishes in the background while the flow run wraps up (`warehouse.db.close_soon`).
 
-def store_article(db: str, run_id: str, article: Article, results: Sequence[ClaimResult]) -> None:
+def _write(db: str, write: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
     con = connect(db)
     try:
-        store_article_results(con, run_id, article, results)
-        finish_run(con, run_id)
+        write(con)
     except BaseException:
         con.close()
         raise
     close_soon(con, db)
+
+
+def store_article(db: str, run_id: str, article: Article, results: Sequence[ClaimResult]) -> None:
+    def write(con):
+        store_article_results(con, run_id, article, results)
+        finish_run(con, run_id)
+
+    _write(db, write)
 
 
 def store_claims(db: str, run_id: str, results: Sequence[ClaimResult]) -> None:
-    con = connect(db)
-    try:
+    def write(con):
         store_claim_results(con, run_id, results)
         finish_run(con, run_id)
-    except BaseException:
-        con.close()
-        raise
-    close_soon(con, db)
+
+    _write(db, write)
 
 
 async def _artifact(key: str, rows: list[dict], description: str) -> None:
