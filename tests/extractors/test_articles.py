@@ -86,3 +86,36 @@ def test_directory_and_missing_file(tmp_path):
 def test_sample_article_ships_with_the_project():
     art = load_article(str(EXAMPLES / "sample_article.md"))
     assert art.title and "Tower" in art.title
+
+
+def _page_text(page: dict) -> str:
+    import gzip
+
+    from bench import extraction as bench
+    from extractors.articles import html_to_text
+
+    return html_to_text(bench.decode_html(gzip.decompress((bench.TEVAL / page["html_path"]).read_bytes())))
+
+
+def test_language_is_identified_not_guessed_from_function_words():
+    """Real pages of trafilatura-eval (read in place): an English list page that a share of English
+    function words refused, pages of other languages that the data set tags `en`, and a German
+    page that the share let through."""
+    from bench import extraction as bench
+    from extractors.articles import check_english
+    from tests.conftest import SHARED, need_shared
+
+    need_shared(SHARED / "data" / "trafilatura-eval" / "pages.jsonl")
+    from urllib.parse import urlsplit
+
+    by_host = {}
+    for page in bench.read_pages(bench.TEVAL):
+        by_host.setdefault(urlsplit(page.get("url") or "").hostname, page)
+    check_english(_page_text(by_host["www.hearya.com"]), "metal list")  # English: accepted
+    for host, lang in (("www.simplyscience.ch", "de"), ("www.ahlen.de", "de"), ("madame.lefigaro.fr", "fr")):
+        assert by_host[host]["lang"] == "en"  # tagged English by the data set, but not English
+        with pytest.raises(InputError, match=f"language identified: {lang}, .*: {host}"):
+            check_english(_page_text(by_host[host]), host)
+    jobs = next(p for p in bench.read_pages(bench.TEVAL) if p["lang"] == "de" and "Steve Jobs" in _page_text(p)[:200])
+    with pytest.raises(InputError, match="language identified: de"):
+        check_english(_page_text(jobs), "jobs")
