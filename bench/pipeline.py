@@ -356,8 +356,9 @@ def main() -> None:
                          cache=cache)
             return rt, emb, st, timed
 
-        # Warm-up: models, spaCy, corpus matrix and BM25 tables loaded by one unrelated claim; the
-        # warehouse migrated by a first writer connection (the cached corpus may predate a migration).
+        # Warm-up: models, spaCy, corpus matrix and BM25 tables loaded by one unrelated claim, the
+        # language identifier by one sentence; the warehouse migrated by a first writer connection
+        # (the cached corpus may predate a migration).
         rt0, *_ = runtime(tmp / "warm.sqlite")
         from extractors.claims import claims_from_texts
         from factledger.app import make_providers, make_verifier
@@ -369,6 +370,10 @@ def main() -> None:
             make_verifier(make_providers(["corpus"], con, rt0), rt0).check(
                 claims_from_texts(["The Eiffel Tower was completed in 1889 for the World's Fair in Paris."]))
         splitter.analyze("Warm-up sentence for the parser, dated 3 March 2024.")
+        from extractors.articles import check_english
+
+        check_english("The language identifier is loaded once per process, like the other models, so the "
+                      "warm-up loads it with a sentence of more than twenty words before anything is timed.", "warm-up")
 
         # First run: warm process, empty model cache, article fetched over HTTP.
         rt, emb, st, timed = runtime(tmp / "models.sqlite")
