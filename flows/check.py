@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-import duckdb
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
@@ -34,7 +33,7 @@ from factledger.errors import InputError
 from factledger.records import Article, Claim, ClaimResult
 from factledger.settings import Thresholds
 from flows.runners import chunks, env_task_runner, parallel_slots
-from warehouse.db import close_soon, connect, opened
+from warehouse.db import opened
 from warehouse.store import finish_run, start_run, store_article_results, store_claim_results
 
 __all__ = ["RuntimeSpec", "check_article_flow", "check_claim_flow", "get_runtime", "set_runtime"]
@@ -154,30 +153,16 @@ def verify_in_chunks(claims: Sequence[Claim], providers: Sequence[str], db: str,
 # Each commits before it returns; the writer's close (DuckDB's checkpoint of the commit into the
 # file) finishes in the background while the flow run wraps up (`warehouse.db.close_soon`).
 
-def _write(db: str, write: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
-    con = connect(db)
-    try:
-        write(con)
-    except BaseException:
-        con.close()
-        raise
-    close_soon(con, db)
-
-
 def store_article(db: str, run_id: str, article: Article, results: Sequence[ClaimResult]) -> None:
-    def write(con):
+    with opened(db, close_in_background=True) as con:
         store_article_results(con, run_id, article, results)
         finish_run(con, run_id)
 
-    _write(db, write)
-
 
 def store_claims(db: str, run_id: str, results: Sequence[ClaimResult]) -> None:
-    def write(con):
+    with opened(db, close_in_background=True) as con:
         store_claim_results(con, run_id, results)
         finish_run(con, run_id)
-
-    _write(db, write)
 
 
 async def _artifact(key: str, rows: list[dict], description: str) -> None:

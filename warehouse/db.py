@@ -106,12 +106,18 @@ def _busy(exc: BaseException) -> bool:
 
 
 @contextmanager
-def opened(path: str | Path, **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
-    """`connect(path, **kwargs)`, closed on exit: hold the file only as long as needed."""
+def opened(path: str | Path, *, close_in_background: bool = False, **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
+    """`connect(path, **kwargs)`, closed on exit: hold the file only as long as needed. With
+    `close_in_background`, a block that ends without an error leaves the close to `close_soon`."""
     con = connect(path, **kwargs)
     try:
         yield con
-    finally:
+    except BaseException:
+        con.close()
+        raise
+    if close_in_background:
+        close_soon(con, path)
+    else:
         con.close()
 
 
