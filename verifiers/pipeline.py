@@ -144,9 +144,9 @@ class Verifier:
             scores = iter(predict_pairs(self.stance, pairs))
         results = []
         with stages("decide"):
-            for claim, f, (pool, sims) in zip(claims, found, pools, strict=True):
+            for claim, f, (pool, relevance) in zip(claims, found, pools, strict=True):
                 stances = [next(scores) for _ in pool]
-                results.append(self._decide(claim, f, pool, sims, stances))
+                results.append(self._decide(claim, f, pool, relevance, stances))
         return results
 
     def _retrieve(self, claims: Sequence[Claim], qvecs: np.ndarray,
@@ -175,8 +175,9 @@ class Verifier:
             f.passages.setdefault(p.passage_id, p)
         f.lexical.update(cands.lexical)
 
-    def _pool(self, claim: Claim, qvec: np.ndarray, f: _Found) -> tuple[list[str], dict[str, float]]:
-        """Candidates worth a stance call: the best by reciprocal-rank fusion of the two rankings."""
+    def _pool(self, claim: Claim, qvec: np.ndarray, f: _Found) -> tuple[list[str], dict[str, tuple[float, float]]]:
+        """Candidates worth a stance call: the best by reciprocal-rank fusion of the two rankings,
+        with each candidate's (cosine, fused score)."""
         if not f.passages:
             return [], {}
         ids = list(f.passages)
@@ -190,17 +191,21 @@ class Verifier:
         for ranking in (sorted(ids, key=lambda i: -sims[i]), sorted(ids, key=lambda i: -f.lexical[i])):
             for pid, score in _rrf(ranking, self.t.rrf_k).items():
                 fused[pid] = fused.get(pid, 0.0) + score
-        return sorted(ids, key=lambda i: -fused[i])[: max(2 * self.t.top_k, 10)], sims
+        pool = sorted(ids, key=lambda i: -fused[i])[: max(2 * self.t.top_k, 10)]
+        return pool, {pid: (sims[pid], fused[pid]) for pid in ids}
 
-    def _decide(self, claim: Claim, f: _Found, pool: list[str], sims: dict[str, float],
+    def _decide(self, claim: Claim, f: _Found, pool: list[str], scores: dict[str, tuple[float, float]],
                 stances: list[StanceScores]) -> ClaimResult:
+        """Keep the `top_k` of the pool by fused relevance plus the stance model's share of
+        "not neutral" (weighted by `stance_rerank_weight`), then decide on them."""
+        w = self.t.stance_rerank_weight
         scored = sorted(zip(pool, stances, strict=True),
-                        key=lambda pair: -(sims[pair[0]] + max(pair[1].support, pair[1].refute)))[: self.t.top_k]
+                        key=lambda pair: -(scores[pair[0]][1] + w * (1.0 - pair[1].neutral)))[: self.t.top_k]
         evidence = []
         for rank, (pid, st) in enumerate(scored, start=1):
             p = f.passages[pid]
             evidence.append(Evidence(claim.claim_id, p, f.sources[p.source_id], rank,
-                                     round(sims[pid], 6), round(f.lexical[pid], 6), st))
+                                     round(scores[pid][0], 6), round(f.lexical[pid], 6), st))
         verdict = decide(claim.claim_id, evidence, self.t)
         fact_checks = sorted(f.fact_checks, key=lambda fc: -fc.similarity)
         return ClaimResult(claim, tuple(f.sources.values()), tuple(e.passage for e in evidence), tuple(evidence),

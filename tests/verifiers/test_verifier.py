@@ -63,3 +63,38 @@ def test_bad_jsonl_line_is_named(db, splitter, embedder, tmp_path):
     with pytest.raises(InputError, match="line 2"):
         ingest(db, "r", [f], splitter, embedder)
     assert db.execute("SELECT count(*) FROM sources").fetchone()[0] == 0
+
+
+class _OneStancedPassage:
+    """Neutral towards every passage except those containing `marker`, which it fully supports."""
+
+    name, revision = "one-stanced", "t1"
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def predict(self, claim, passages):
+        from factledger.records import StanceScores
+
+        return [StanceScores(1.0, 0.0, 0.0) if self.marker in p else StanceScores(0.0, 0.0, 1.0) for p in passages]
+
+
+def test_kept_evidence_is_fused_relevance_plus_weighted_stance(corpus_db, splitter, embedder):
+    from dataclasses import replace
+
+    claims = claims_from_texts(["Russia officially recognised the Taliban government on 3 July 2025."])
+    base = make_verifier(corpus_db, splitter, embedder).t
+    # top_k 10 with a neutral model: the whole pool of top_k 5 (2 x 5 candidates), in fused order
+    (pool,) = Verifier([CorpusProvider(corpus_db)], embedder, _OneStancedPassage("\0"),
+                       replace(base, top_k=10)).check(claims)
+    fused = [e.passage.text for e in pool.evidence]
+    assert len(fused) == 10
+    last = fused[-1]
+
+    def kept(weight):
+        v = Verifier([CorpusProvider(corpus_db)], embedder, _OneStancedPassage(last),
+                     replace(base, top_k=5, stance_rerank_weight=weight))
+        return [e.passage.text for e in v.check(claims)[0].evidence]
+
+    assert kept(0.0) == fused[:5]  # relevance alone: the five best fused
+    assert kept(1.0)[0] == last and kept(1.0)[1:] == fused[:4]  # a dominant stance term lifts the 10th to the top
