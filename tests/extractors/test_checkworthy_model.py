@@ -119,3 +119,41 @@ def test_clef_training_transcripts_hold_no_test_transcript():
         long = [_norm(it.text) for it in items if len(it.text.split()) >= 6]
         assert sum(s in held_out for s in long) <= 0.2 * len(long), doc
     assert not {d for d, _ in train} & {d for d, _ in dev}
+
+
+def test_claimbuster_subsets_match_the_published_sizes_and_share_positives():
+    """The three subsets the ClaimBuster lab published (bench/claims.py reports F1 on each part of
+    the held-out test split) are read back with their documented sizes."""
+    need_shared(SHARED / "data" / "claimbuster" / "sentences.jsonl")
+    from factledger.train_checkworthiness import _norm, claimbuster_items, claimbuster_subsets
+
+    subsets = claimbuster_subsets()
+    labels = {_norm(it.text): it.label for it in claimbuster_items()}
+    for name, negatives in (("2xNCS", 5_528), ("2.5xNCS", 6_910), ("3xNCS", 8_292)):
+        members = [t for t, names in subsets.items() if name in names]
+        # counted by normalised text: the few sentences said twice count once
+        assert sum(labels[t] for t in members) == pytest.approx(2_764, abs=10), name
+        assert sum(1 for t in members if not labels[t]) == pytest.approx(negatives, abs=30), name
+
+
+@needs_artefact
+def test_average_refuses_runs_of_another_recipe(tmp_path, meta):
+    """`train checkworthiness --average` only averages runs with the same splits and network: a
+    mismatch is one error that names the artefact."""
+    for folder in ("clef2019-checkthat-task1", "clef2020-checkthat-task5"):
+        need_shared(SHARED / "data" / folder / "documents.jsonl")
+    need_shared(SHARED / "data" / "claimbuster" / "sentences.jsonl")
+    from factledger.errors import InputError
+    from factledger.train_checkworthiness import run
+
+    other = tmp_path / "other"
+    other.mkdir()
+    changed = json.loads(json.dumps(meta))
+    changed["hyper_parameters"]["frozen_layers"] = meta["hyper_parameters"]["frozen_layers"] + 1
+    (other / "meta.json").write_text(json.dumps(changed))
+    with pytest.raises(InputError, match=r"cannot average .*other: its frozen_layers is"):
+        run(["--average", str(ARTEFACT_DIR), str(other), "--out", str(tmp_path / "soup")])
+    missing = tmp_path / "missing"
+    with pytest.raises(InputError, match=r"cannot average .*missing: no readable meta.json"):
+        run(["--average", str(ARTEFACT_DIR), str(missing), "--out", str(tmp_path / "soup")])
+    assert not (tmp_path / "soup").exists()
