@@ -400,14 +400,12 @@ def bench_nli_heldout(stance, meta: dict, limit: int = 0) -> dict:
     }
 
 
-def reliability_png(path: Path, curves: dict[str, tuple[list, list]]) -> str | None:
-    try:
-        import matplotlib
+def reliability_png(path: Path, curves: dict[str, tuple[list, list]]) -> str:
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect")
     for name, (conf, correct) in curves.items():
@@ -444,6 +442,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="choose the verdict thresholds on a seeded half of CLIMATE-FEVER and report the other half")
     ap.add_argument("--write-card", action="store_true", help="store the numbers in meta.json and MODEL_CARD.md")
     args = ap.parse_args(argv)
+    try:  # the reliability diagram is one of the outputs: refuse to start without it
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("bench/verdicts.py: matplotlib is missing (reliability diagram): pip install -e '.[bench]'", file=sys.stderr)
+        return 2
     import torch
 
     torch.set_num_threads(args.threads)
