@@ -490,7 +490,8 @@ def main(argv: list[str] | None = None) -> int:
             res["rule_weight_dev_acc"] = meta.get("benchmarks", {}).get("rule_weight_dev_acc", {})
         meta["benchmarks"] = {k: res[k] for k in CARD_KEYS} | {
             "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": "python bench/verdicts.py" + (" --tune-rules" if args.tune_rules else "") + " --write-card"}
+            "command": "python bench/verdicts.py" + (" --tune-rules" if args.tune_rules else "")
+                       + (" --tune-thresholds" if args.tune_thresholds else "") + " --write-card"}
         (Path(args.model) / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         write_model_card(Path(args.model), meta)
     print(json.dumps(res))
