@@ -4,6 +4,9 @@
   non-restrictive "which" clause carrying opinion words; "<event on DATE> marks <opinion>" and
   "<event from A to B> should serve as <lesson>" become "<event> took place on DATE."
 - Two independent clauses joined by "and"/","/";" (each with its own subject) become two claims.
+- "By <gerund> X, S <verb> Y" with a "first", superlative or entity in X yields "S <past> X" and,
+  unless the main clause is hedged ("has effectively ...") or opinion, "S <verb> Y"; not when the
+  main verb attributes intent ("By doing X, Moscow aims to ...").
 - Clauses whose main verb attributes intent ("aims to", "hopes to") or only evaluates
   ("undermines", "threatens") are dropped.
 - Subjects are made self-contained when the article makes it clear: "this recognition" -> the
@@ -172,6 +175,68 @@ def _nominal_event(span, root) -> str | None:
     return _clean(f"{event} took place {when}")
 
 
+# Past tense of the irregular verbs a "By <gerund> ..." clause meets in news prose; others take -ed.
+_IRREGULAR_PAST = {
+    "be": "was", "become": "became", "begin": "began", "break": "broke", "bring": "brought", "build": "built",
+    "buy": "bought", "choose": "chose", "come": "came", "do": "did", "fight": "fought", "find": "found",
+    "forbid": "forbade", "give": "gave", "go": "went", "hold": "held", "keep": "kept", "lead": "led",
+    "leave": "left", "lose": "lost", "make": "made", "meet": "met", "overthrow": "overthrew", "pay": "paid",
+    "rise": "rose", "run": "ran", "say": "said", "sell": "sold", "send": "sent", "set": "set", "shut": "shut",
+    "speak": "spoke", "spend": "spent", "strike": "struck", "take": "took", "tell": "told", "win": "won",
+    "withdraw": "withdrew", "write": "wrote", "undertake": "undertook",
+}
+# Adverbs that make a main clause an interpretation of the fronted fact ("..., X has effectively redrawn ...").
+_HEDGE_ADVERBS = {"effectively", "essentially", "arguably", "virtually", "practically", "symbolically"}
+# What makes the fronted clause worth its own claim: a "first"/"only"/superlative or a named or numeric entity.
+_FACT_ENTS = {"DATE", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY", "GPE", "ORG", "PERSON", "NORP", "EVENT"}
+
+
+def _past(lemma: str) -> str:
+    lemma = lemma.lower()
+    if lemma in _IRREGULAR_PAST:
+        return _IRREGULAR_PAST[lemma]
+    if lemma.endswith("e"):
+        return lemma + "d"
+    if re.fullmatch(r"[^aeiou]*[aeiou][bdgklmnprt]", lemma):  # ban -> banned, stop -> stopped
+        return lemma + lemma[-1] + "ed"
+    if re.fullmatch(r".*[^aeiou]y", lemma):
+        return lemma[:-1] + "ied"
+    return lemma + "ed"
+
+
+def _by_gerund(span, root, previous, gpes) -> list[str] | None:
+    """'By <gerund> X, S <verb> Y.' -> 'S <gerund in the past> X.' (the fronted fact, when it holds a
+    "first", a superlative or an entity), plus 'S <verb> Y.' unless that main clause is opinion or
+    hedged ("has effectively redrawn ...")."""
+    by = next((c for c in root.children if c.dep_ == "prep" and c.lower_ == "by" and c.i == span.start), None)
+    if by is None:
+        return None
+    gerund = next((c for c in by.children if c.dep_ == "pcomp" and c.tag_ == "VBG"), None)
+    subj = _subject(root)
+    if gerund is None or subj is None or subj.i < by.right_edge.i:
+        return None
+    if root.lemma_.lower() in _NOT_CHECKABLE_VERBS or root.lower_ in _NOT_CHECKABLE_FORMS:
+        return None  # "By doing X, Moscow aims to ...": the sentence attributes intent
+    clause = list(gerund.subtree)
+    if not any(t.lower_ in ("first", "only", "last") or t.tag_ == "JJS" or t.ent_type_ in _FACT_ENTS for t in clause):
+        return None
+    replace: dict[int, tuple[int, str]] = {}
+    _resolve_subject(root, span, previous, gpes, replace)
+    s0, s1 = _subtree_span(subj)
+    who = replace[s0][1] if s0 in replace else span.doc[s0:s1].text
+    before = span.doc[gerund.left_edge.i:gerund.i].text  # "By officially recognizing": keep "officially"
+    rest = span.doc[gerund.i + 1:gerund.right_edge.i + 1].text
+    claims = [_clean(" ".join(x for x in (who[0].upper() + who[1:], before, _past(gerund.lemma_), rest) if x))]
+    b0, b1 = by.i, by.right_edge.i + 1
+    if b1 < span.end and span.doc[b1].text == ",":
+        b1 += 1
+    main = [t for t in span if not b0 <= t.i < b1]
+    hedged = any(t.dep_ == "advmod" and t.lower_ in _HEDGE_ADVERBS for t in root.children)
+    if not hedged and not _has_opinion(main) and root.lemma_.lower() not in _NOT_CHECKABLE_VERBS:
+        claims.append(_render(span, [(b0, b1)], replace))
+    return claims
+
+
 def atomic_claims(span, previous: Sequence[Any] = (), article_gpes: set[str] | None = None) -> list[str]:
     """Atomic claim texts for one sentence (a spaCy Span); `previous` are the spans before it.
 
@@ -182,6 +247,9 @@ def atomic_claims(span, previous: Sequence[Any] = (), article_gpes: set[str] | N
     event = _nominal_event(span, root)
     if event:
         return [event]
+    fronted = _by_gerund(span, root, previous, gpes)
+    if fronted:
+        return fronted
     # Independent clauses: the root and its verb conjuncts that have their own subject.
     clauses = [root]
     frontier = [root]

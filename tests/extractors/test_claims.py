@@ -184,3 +184,26 @@ def test_subject_left_alone_when_context_is_unclear(splitter):
     assert _atoms(splitter, "Moscow sent an ambassador to Kabul in August.") == [
         "Moscow sent an ambassador to Kabul in August."]
     assert _atoms(splitter, "It opened in 1889.") == ["It opened in 1889."]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a "first" in the fronted clause, the hedged main clause is interpretation: one claim
+    ("By becoming the first state to ban the pesticide, Norway has effectively reshaped the market.",
+     ["Norway became the first state to ban the pesticide."]),
+    # a dated fronted fact and a plain main clause: two claims
+    ("By winning the 2019 election, the party took control of parliament.",
+     ["The party won the 2019 election.", "The party took control of parliament."]),
+    # the adverb before the gerund stays
+    ("By officially opening the 2012 games, the queen drew a record audience.",
+     ["The queen officially opened the 2012 games.", "The queen drew a record audience."]),
+])
+def test_fronted_by_clause_yields_its_fact(splitter, text, expected):
+    assert _atoms(splitter, text) == expected
+
+
+def test_fronted_by_clause_left_alone_without_a_fact_or_with_intent(splitter):
+    # nothing checkable in the fronted clause: the sentence is kept as it is
+    assert _atoms(splitter, "By granting formal recognition, the council has broken ranks with its allies.") == [
+        "By granting formal recognition, the council has broken ranks with its allies."]
+    # the main verb attributes intent: no claim, as without the fronted clause
+    assert _atoms(splitter, "By recognising the government in 2025, Norway aims to secure new contracts.") == []
