@@ -226,13 +226,13 @@ def _by_gerund(span, root, previous, gpes) -> list[str] | None:
     who = replace[s0][1] if s0 in replace else span.doc[s0:s1].text
     before = span.doc[gerund.left_edge.i:gerund.i].text  # "By officially recognizing": keep "officially"
     rest = span.doc[gerund.i + 1:gerund.right_edge.i + 1].text
-    claims = [_clean(" ".join(x for x in (who[0].upper() + who[1:], before, _past(gerund.lemma_), rest) if x))]
+    claims = [_clean(" ".join(x for x in (who, before, _past(gerund.lemma_), rest) if x))]  # _clean capitalises
     b0, b1 = by.i, by.right_edge.i + 1
     if b1 < span.end and span.doc[b1].text == ",":
         b1 += 1
     main = [t for t in span if not b0 <= t.i < b1]
     hedged = any(t.dep_ == "advmod" and t.lower_ in _HEDGE_ADVERBS for t in root.children)
-    if not hedged and not _has_opinion(main) and root.lemma_.lower() not in _NOT_CHECKABLE_VERBS:
+    if not hedged and not _has_opinion(main):
         claims.append(_render(span, [(b0, b1)], replace))
     return claims
 

@@ -91,8 +91,9 @@ def claimbuster_subsets() -> dict[str, tuple[str, ...]]:
     with open(data_root() / "claimbuster" / "sentences.jsonl", encoding="utf-8") as fh:
         for line in fh:
             r = json.loads(line)
-            names = tuple(k.removeprefix("in_") for k, v in r.get("meta", {}).items() if k.startswith("in_") and v)
-            out[_norm(r["text"].strip())] = tuple(sorted(set(out.get(_norm(r["text"].strip()), ())) | set(names)))
+            key = _norm(r["text"].strip())
+            names = {k.removeprefix("in_") for k, v in r.get("meta", {}).items() if k.startswith("in_") and v}
+            out[key] = tuple(sorted(set(out.get(key, ())) | names))
     return out
 
 
@@ -409,7 +410,7 @@ def run(argv: list[str]) -> int:
 
     t0 = time.time()
     if args.average:
-        return _average(args, cb, clef_train, clef_dev, excluded, clef_items, cb_extra, ling, files, root)
+        return _average(args, cb, clef_dev, excluded, ling, files, root)
     if args.warm_only:
         for part in (cb["train"] + cb["dev"], clef_items, [it for _d, items in clef_dev for it in items], cb["test"],
                      [it for f in CLEF_FOLDERS for _d, items in clef_documents(f, "test") for it in items]):
@@ -528,7 +529,7 @@ def run(argv: list[str]) -> int:
 _AVERAGE_SAME = ("seed", "frozen_layers", "max_length", "context", "clef_dev_docs", "clef_positives_claimbuster")
 
 
-def _average(args, cb, clef_train, clef_dev, excluded, clef_items, cb_extra, ling, files, root) -> int:
+def _average(args, cb, clef_dev, excluded, ling, files, root) -> int:
     """A uniform weight average ("model soup", Wortsman et al. 2022) of fine-tuned runs of one recipe
     from the same base: each run's claimbuster bias shift is undone, the tensors are averaged in
     fp32, and the result is packaged like a trained run (dev threshold, anchor, meta, card)."""
@@ -569,8 +570,12 @@ def _average(args, cb, clef_train, clef_dev, excluded, clef_items, cb_extra, lin
     if any(set(st) != set(states[0]) for st in states):
         raise InputError(f"cannot average {' '.join(map(str, args.average))}: their tensors differ")
     soup = {k: torch.stack([st[k] for st in states]).mean(0) for k in states[0]}
-    for key in _AVERAGE_SAME + ("frozen_layers", "max_length", "context"):
-        setattr(args, key, first["hyper_parameters"][key])
+    hp0 = first["hyper_parameters"]  # the recipe the runs share: recorded as this artefact's
+    for key in _AVERAGE_SAME + ("epochs", "batch_size", "lr", "head_lr", "warmup", "clef_negative_rate",
+                                "clef_pos_weight", "patience", "evals_per_epoch"):
+        setattr(args, key, hp0[key])
+    args.no_bf16 = not hp0.get("bf16_training", True)
+    args.order_seed = None
     args.no_linguistic = not first["linguistic_features"]
     base = base_model_dir()
     tok = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
@@ -587,12 +592,6 @@ def _average(args, cb, clef_train, clef_dev, excluded, clef_items, cb_extra, lin
         "clef_dev_map": m["metrics"]["clef_dev_map"]} for d, m in zip(args.average, metas)]
     state = {"step": sum(m["training"]["steps"] for m in metas), "best_step": None, "history": [],
              "train_seconds": sum(m["training"]["train_seconds"] for m in metas), "averaged": runs}
-    hp0 = first["hyper_parameters"]
-    for key in ("epochs", "batch_size", "lr", "head_lr", "warmup", "clef_negative_rate", "clef_pos_weight",
-                "patience", "evals_per_epoch"):
-        setattr(args, key, hp0[key])
-    args.no_bf16 = not hp0.get("bf16_training", True)
-    args.order_seed = None
     return _package(args, net, tok, ckpt_dir, evaluate, state, files, root, first["sizes"], clef_dev, excluded, base,
                     sum(m["training"]["planned_steps"] for m in metas))
 
