@@ -180,7 +180,9 @@ class Verifier:
         with each candidate's (cosine, fused score)."""
         if not f.passages:
             return [], {}
-        ids = list(f.passages)
+        # Sorted ids: the rankings below are stable sorts, so ties (equal BM25 scores, which the
+        # corpus query returns in no fixed order) go by passage id, not by the order hits arrived in.
+        ids = sorted(f.passages)
         mat = np.asarray([f.passages[i].embedding for i in ids], dtype=np.float32)
         sims = dict(zip(ids, (mat @ qvec).tolist(), strict=True))
         c_stems = content_stems(claim.text)
