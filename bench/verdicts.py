@@ -185,7 +185,10 @@ def climate_warehouse(embedder, splitter) -> Path:
         for ev in r["evidence"]:
             articles.setdefault(ev.get("source") or "Wikipedia", {})[ev["text"]] = None
     key = re.sub(r"[^a-z0-9]+", "-", embedder.revision.lower())[:40]
-    path = OUT / "cache" / f"climate-fever-{key}.duckdb"
+    # The schema version is in the name: a cached warehouse built before a migration (read-only here,
+    # so never migrated) would otherwise be searched without what the migration added.
+    schema = max(f.name[:3] for f in (ROOT / "warehouse" / "sql").glob("[0-9][0-9][0-9]_*.sql"))
+    path = OUT / "cache" / f"climate-fever-{key}-s{schema}.duckdb"
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)

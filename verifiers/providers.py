@@ -169,7 +169,7 @@ class CorpusProvider:
 
     def _bm25(self, cur, texts: Sequence[str], fingerprint: str) -> list[list[tuple[str, float]]]:
         """BM25 hits of each text: from the cache when the corpus is unchanged, the others in one query."""
-        index = f"bm25v2:{fingerprint}:{self.candidates}"
+        index = f"bm25v3:{fingerprint}:{self.candidates}"
         hits = [self.cache.lexical_hits(index, t) if self.cache else None for t in texts]
         todo = [i for i, h in enumerate(hits) if h is None]
         if todo:

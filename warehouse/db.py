@@ -94,6 +94,8 @@ def connect(
         return con
     if not read_only:
         migrate(con)
+        if _has_schema(con, "fts_main_passages"):  # BM25 index of an older version: rebuild it
+            rebuild_fts(con)
         from warehouse.credibility import load_credibility
 
         load_credibility(con)
@@ -205,16 +207,29 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def rebuild_fts(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)build the BM25 index over passages; DuckDB's FTS index does not follow inserts."""
+    """(Re)build the BM25 index over the corpus passages, each with its page title in front
+    (`passage_search`, migration 007); DuckDB's FTS index does not follow inserts. Drops an index
+    an older version built over `passages`."""
     load_fts(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(query_sql("passage_search_fill"))
+        con.execute("COMMIT")
+    except duckdb.Error:
+        con.execute("ROLLBACK")
+        raise
     con.execute(
-        "PRAGMA create_fts_index('passages', 'passage_id', 'text', "
+        "PRAGMA create_fts_index('passage_search', 'passage_id', 'text', "
         "stemmer='porter', stopwords='english', lower=1, strip_accents=1, overwrite=1)"
     )
+    if _has_schema(con, "fts_main_passages"):
+        con.execute("PRAGMA drop_fts_index('passages')")
+
+
+def _has_schema(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = ?", [name]).fetchone()
+    return bool(row and row[0])
 
 
 def has_fts(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'fts_main_passages'"
-    ).fetchone()
-    return bool(row and row[0])
+    return _has_schema(con, "fts_main_passage_search")

@@ -64,7 +64,7 @@ def test_bm25_and_vector_search(db):
     assert db.execute("SELECT count(*) FROM passages").fetchone()[0] == 3
     rebuild_fts(db)
     hits = db.execute(
-        "SELECT text FROM (SELECT text, fts_main_passages.match_bm25(passage_id, 'bridge') AS s FROM passages) "
+        "SELECT text FROM (SELECT text, fts_main_passage_search.match_bm25(passage_id, 'bridge') AS s FROM passages) "
         "WHERE s IS NOT NULL ORDER BY s DESC"
     ).fetchall()
     assert hits[0][0].startswith("The harbour bridge")
@@ -73,6 +73,54 @@ def test_bm25_and_vector_search(db):
         [[1.0] + [0.0] * 383],
     ).fetchone()[0]
     assert top.startswith("The harbour bridge")
+
+
+def _page(title: str, url: str, texts: list[str]) -> tuple[Source, list[Passage]]:
+    src = Source(provider="corpus", url=url, title=title, fetched_at=datetime.now(UTC),
+                 fetch_status=FetchStatus.OK, status_reason="ok", raw_sha256=url.encode().hex()[:64].ljust(64, "0"))
+    return src, [Passage(src.source_id, t, i * 100, i * 100 + len(t), tuple([float(i + 1)] + [0.0] * 383))
+                 for i, t in enumerate(texts)]
+
+
+def _bm25_hits(con, query: str) -> list[str]:
+    import numpy as np
+
+    from factledger.records import Claim
+    from verifiers.providers import CorpusProvider
+
+    claim = Claim(article_id="a", text=query, start=0, end=len(query), score=1.0)
+    found = CorpusProvider(con).search_many([claim], np.zeros((1, 384), dtype=np.float32))[0]
+    texts = {p.passage_id: p.text for p in found.passages}
+    return [texts[pid] for pid, _ in sorted(found.lexical.items(), key=lambda kv: -kv[1])]
+
+
+def test_bm25_finds_a_passage_by_the_title_of_its_page(db):
+    keeling, kp = _page("Keeling Curve", "https://example.org/keeling", ["It was first measured in 1958 on Mauna Loa."])
+    other, op = _page("Volcanoes", "https://example.org/volcanoes", ["Mauna Loa erupted in 1984, and it was measured."])
+    store_sources(db, "run-1", [keeling, other], kp + op)
+    rebuild_fts(db)
+    assert db.execute("SELECT count(*) FROM passage_search").fetchone()[0] == 2
+    # Both passages share "Mauna Loa" and "measured"; only the first page's title says "Keeling Curve".
+    assert _bm25_hits(db, "The Keeling Curve was measured on Mauna Loa")[0].startswith("It was first measured")
+    assert _bm25_hits(db, "Keeling Curve") == ["It was first measured in 1958 on Mauna Loa."]
+
+
+def test_a_writer_rebuilds_a_bm25_index_built_by_an_older_version(db_path):
+    con = connect(db_path)
+    keeling, kp = _page("Keeling Curve", "https://example.org/keeling", ["It was first measured in 1958."])
+    store_sources(con, "run-1", [keeling], kp)
+    load_fts(con)  # what versions before migration 007 built: an index over passages alone
+    con.execute("PRAGMA create_fts_index('passages', 'passage_id', 'text', overwrite=1)")
+    con.close()
+    with duckdb.connect(str(db_path)) as raw:
+        assert raw.execute("SELECT count(*) FROM passage_search").fetchone()[0] == 0
+    con = connect(db_path)
+    try:
+        schemas = {r[0] for r in con.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()}
+        assert "fts_main_passages" not in schemas and "fts_main_passage_search" in schemas
+        assert _bm25_hits(con, "Keeling Curve") == ["It was first measured in 1958."]
+    finally:
+        con.close()
 
 
 def test_read_only_connection_refuses_writes_and_files(db_path):
