@@ -7,6 +7,10 @@
 - "By <gerund> X, S <verb> Y" with a "first", superlative or entity in X yields "S <past> X" and,
   unless the main clause is hedged ("has effectively ...") or opinion, "S <verb> Y"; not when the
   main verb attributes intent ("By doing X, Moscow aims to ...").
+- "With X <gerund> Y, S <verb> Z" with an entity, number or "first" in the fronted part yields
+  "X has been <gerund> Y" and, unless the main clause attributes a belief ("S appears to have
+  concluded ..."), intent, is hedged or opinion, "S <verb> Z" (also when the comma is missing and
+  the parser reads the sentence as one prepositional phrase).
 - Clauses whose main verb attributes intent ("aims to", "hopes to") or only evaluates
   ("undermines", "threatens") are dropped.
 - Subjects are made self-contained when the article makes it clear: "this recognition" -> the
@@ -237,6 +241,52 @@ def _by_gerund(span, root, previous, gpes) -> list[str] | None:
     return claims
 
 
+# Main verbs that attribute a belief to the subject ("Moscow appears to have concluded that ..."):
+# with an infinitive after them the clause reports a reading of minds, not a checkable fact.
+_ATTRIBUTING_VERBS = {"appear", "seem"}
+
+
+def _not_checkable(verb) -> bool:
+    return verb.lemma_.lower() in _NOT_CHECKABLE_VERBS or verb.lower_ in _NOT_CHECKABLE_FORMS or (
+        verb.lemma_.lower() in _ATTRIBUTING_VERBS and any(c.dep_ == "xcomp" for c in verb.children))
+
+
+def _with_gerund(span, previous, gpes) -> list[str] | None:
+    """'With X <gerund> Y, S <verb> Z.' -> 'X has been <gerund> Y.' (when the fronted part holds an
+    entity, a number or a "first"), plus 'S <verb> Z.' unless that clause is attributed belief or
+    intent, hedged or opinion. Works on the tokens, so a missing comma (which makes the small spaCy
+    model parse the whole sentence as one prepositional phrase) does not hide the pattern."""
+    doc = span.doc
+    if span[0].lower_ != "with" or len(span) < 6:
+        return None
+    # The main clause starts at the first subject (after the fronted part) of a finite verb to its right.
+    main_verb = next((t.head for t in span[2:] if t.dep_ in ("nsubj", "nsubjpass") and t.head.i > t.i
+                      and t.head.pos_ in ("VERB", "AUX") and t.head.tag_ != "VBG"), None)
+    if main_verb is None:
+        return None
+    subj = _subject(main_verb)
+    m = subj.left_edge.i
+    gerund = next((t for t in doc[span.start + 1:m] if t.tag_ == "VBG"), None)
+    if gerund is None or gerund.i <= span.start + 1:
+        return None
+    who = doc[span.start + 1:gerund.i]
+    heads = [t for t in who if t.pos_ in ("NOUN", "PROPN") and not who.start <= t.head.i < who.end]
+    fronted = doc[span.start + 1:m]
+    if not heads or not any(t.lower_ in ("first", "only", "last") or t.tag_ == "JJS" or t.ent_type_ in _FACT_ENTS
+                            for t in fronted):
+        return None
+    aux = "have been" if heads[0].tag_ in ("NNS", "NNPS") else "has been"
+    what = doc[gerund.i:m].text
+    claims = [_clean(f"{who.text} {aux} {what}")]
+    hedged = any(t.dep_ == "advmod" and t.lower_ in _HEDGE_ADVERBS for t in main_verb.children)
+    main = doc[m:span.end]
+    if not (_not_checkable(main_verb) or hedged or _has_opinion(main)):
+        replace: dict[int, tuple[int, str]] = {}
+        _resolve_subject(main_verb, main, previous, gpes, replace)
+        claims.append(_render(main, [], replace))
+    return claims
+
+
 def atomic_claims(span, previous: Sequence[Any] = (), article_gpes: set[str] | None = None) -> list[str]:
     """Atomic claim texts for one sentence (a spaCy Span); `previous` are the spans before it.
 
@@ -247,7 +297,7 @@ def atomic_claims(span, previous: Sequence[Any] = (), article_gpes: set[str] | N
     event = _nominal_event(span, root)
     if event:
         return [event]
-    fronted = _by_gerund(span, root, previous, gpes)
+    fronted = _by_gerund(span, root, previous, gpes) or _with_gerund(span, previous, gpes)
     if fronted:
         return fronted
     # Independent clauses: the root and its verb conjuncts that have their own subject.

@@ -201,6 +201,25 @@ def test_fronted_by_clause_yields_its_fact(splitter, text, expected):
     assert _atoms(splitter, text) == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    # the main clause attributes a belief ("appears to have concluded"): only the fronted fact
+    ("With the Northern Militia (NM) staging raids across the valley including attacks on border posts "
+     "the council appears to have concluded that talks are the safer course.",
+     ["The Northern Militia (NM) has been staging raids across the valley including attacks on border posts."]),
+    # a plural subject, a number and a checkable main clause: two claims
+    ("With rebels holding three airports in the north, Chile has closed its embassy.",
+     ["Rebels have been holding three airports in the north.", "Chile has closed its embassy."]),
+    # the main clause attributes intent: only the fronted fact
+    ("With inflation rising above 9 percent in 2022, the bank hopes to raise rates twice.",
+     ["Inflation has been rising above 9 percent in 2022."]),
+    # no gerund, or nothing checkable in the fronted part: the sentence is left as it is
+    ("With two goals in the final, Messi won the match.", ["With two goals in the final, Messi won the match."]),
+    ("With prices going up, families spend less on food.", ["With prices going up, families spend less on food."]),
+])
+def test_fronted_with_clause_yields_its_fact(splitter, text, expected):
+    assert _atoms(splitter, text) == expected
+
+
 def test_fronted_by_clause_left_alone_without_a_fact_or_with_intent(splitter):
     # nothing checkable in the fronted clause: the sentence is kept as it is
     assert _atoms(splitter, "By granting formal recognition, the council has broken ranks with its allies.") == [
