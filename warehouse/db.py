@@ -95,6 +95,7 @@ def connect(
     if not read_only:
         migrate(con)
         if _has_schema(con, "fts_main_passages"):  # BM25 index of an older version: rebuild it
+            log.warning("rebuilding the BM25 index of %s over page titles and passages (once, after an upgrade)", path)
             rebuild_fts(con)
         from warehouse.credibility import load_credibility
 

@@ -105,7 +105,7 @@ def test_bm25_finds_a_passage_by_the_title_of_its_page(db):
     assert _bm25_hits(db, "Keeling Curve") == ["It was first measured in 1958 on Mauna Loa."]
 
 
-def test_a_writer_rebuilds_a_bm25_index_built_by_an_older_version(db_path):
+def test_a_writer_rebuilds_a_bm25_index_built_by_an_older_version(db_path, caplog):
     con = connect(db_path)
     keeling, kp = _page("Keeling Curve", "https://example.org/keeling", ["It was first measured in 1958."])
     store_sources(con, "run-1", [keeling], kp)
@@ -114,7 +114,9 @@ def test_a_writer_rebuilds_a_bm25_index_built_by_an_older_version(db_path):
     con.close()
     with duckdb.connect(str(db_path)) as raw:
         assert raw.execute("SELECT count(*) FROM passage_search").fetchone()[0] == 0
-    con = connect(db_path)
+    with caplog.at_level("WARNING", logger="warehouse.db"):
+        con = connect(db_path)
+    assert [r.message for r in caplog.records if "rebuilding the BM25 index" in r.message]
     try:
         schemas = {r[0] for r in con.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()}
         assert "fts_main_passages" not in schemas and "fts_main_passage_search" in schemas
