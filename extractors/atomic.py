@@ -47,6 +47,10 @@ _NOT_CHECKABLE_VERBS = {"aim", "hope", "seek", "want", "intend", "wish", "plan",
                         "embolden", "legitimize", "legitimise", "sideline"}
 # Their inflected forms too: the small spaCy model lemmatises "hopes" as "hop".
 _NOT_CHECKABLE_FORMS = _NOT_CHECKABLE_VERBS | {f"{v}{end}" for v in _NOT_CHECKABLE_VERBS for end in ("s", "d", "ed")}
+
+
+def _attributes_intent(verb) -> bool:
+    return verb.lemma_.lower() in _NOT_CHECKABLE_VERBS or verb.lower_ in _NOT_CHECKABLE_FORMS
 _MODALS = {"should", "must", "ought", "could", "might", "may", "would"}
 _MARK_VERBS = {"mark", "represent", "signal", "constitute", "signify", "herald"}
 _PRONOUNS = {"it", "they", "he", "she"}
@@ -195,6 +199,14 @@ _HEDGE_ADVERBS = {"effectively", "essentially", "arguably", "virtually", "practi
 _FACT_ENTS = {"DATE", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY", "GPE", "ORG", "PERSON", "NORP", "EVENT"}
 
 
+def _holds_fact(tokens) -> bool:
+    return any(t.lower_ in ("first", "only", "last") or t.tag_ == "JJS" or t.ent_type_ in _FACT_ENTS for t in tokens)
+
+
+def _hedged(verb) -> bool:
+    return any(t.dep_ == "advmod" and t.lower_ in _HEDGE_ADVERBS for t in verb.children)
+
+
 def _past(lemma: str) -> str:
     lemma = lemma.lower()
     if lemma in _IRREGULAR_PAST:
@@ -219,10 +231,9 @@ def _by_gerund(span, root, previous, gpes) -> list[str] | None:
     subj = _subject(root)
     if gerund is None or subj is None or subj.i < by.right_edge.i:
         return None
-    if root.lemma_.lower() in _NOT_CHECKABLE_VERBS or root.lower_ in _NOT_CHECKABLE_FORMS:
+    if _attributes_intent(root):
         return None  # "By doing X, Moscow aims to ...": the sentence attributes intent
-    clause = list(gerund.subtree)
-    if not any(t.lower_ in ("first", "only", "last") or t.tag_ == "JJS" or t.ent_type_ in _FACT_ENTS for t in clause):
+    if not _holds_fact(gerund.subtree):
         return None
     replace: dict[int, tuple[int, str]] = {}
     _resolve_subject(root, span, previous, gpes, replace)
@@ -235,8 +246,7 @@ def _by_gerund(span, root, previous, gpes) -> list[str] | None:
     if b1 < span.end and span.doc[b1].text == ",":
         b1 += 1
     main = [t for t in span if not b0 <= t.i < b1]
-    hedged = any(t.dep_ == "advmod" and t.lower_ in _HEDGE_ADVERBS for t in root.children)
-    if not hedged and not _has_opinion(main):
+    if not _hedged(root) and not _has_opinion(main):
         claims.append(_render(span, [(b0, b1)], replace))
     return claims
 
@@ -247,7 +257,7 @@ _ATTRIBUTING_VERBS = {"appear", "seem"}
 
 
 def _not_checkable(verb) -> bool:
-    return verb.lemma_.lower() in _NOT_CHECKABLE_VERBS or verb.lower_ in _NOT_CHECKABLE_FORMS or (
+    return _attributes_intent(verb) or (
         verb.lemma_.lower() in _ATTRIBUTING_VERBS and any(c.dep_ == "xcomp" for c in verb.children))
 
 
@@ -271,16 +281,13 @@ def _with_gerund(span, previous, gpes) -> list[str] | None:
         return None
     who = doc[span.start + 1:gerund.i]
     heads = [t for t in who if t.pos_ in ("NOUN", "PROPN") and not who.start <= t.head.i < who.end]
-    fronted = doc[span.start + 1:m]
-    if not heads or not any(t.lower_ in ("first", "only", "last") or t.tag_ == "JJS" or t.ent_type_ in _FACT_ENTS
-                            for t in fronted):
+    if not heads or not _holds_fact(doc[span.start + 1:m]):
         return None
     aux = "have been" if heads[0].tag_ in ("NNS", "NNPS") else "has been"
     what = doc[gerund.i:m].text
     claims = [_clean(f"{who.text} {aux} {what}")]
-    hedged = any(t.dep_ == "advmod" and t.lower_ in _HEDGE_ADVERBS for t in main_verb.children)
     main = doc[m:span.end]
-    if not (_not_checkable(main_verb) or hedged or _has_opinion(main)):
+    if not (_not_checkable(main_verb) or _hedged(main_verb) or _has_opinion(main)):
         replace: dict[int, tuple[int, str]] = {}
         _resolve_subject(main_verb, main, previous, gpes, replace)
         claims.append(_render(main, [], replace))
@@ -323,7 +330,7 @@ def atomic_claims(span, previous: Sequence[Any] = (), article_gpes: set[str] | N
                 a, b = _subtree_span(child)
                 if span.doc[a - 1].text == ",":
                     drop.append((a - 1, b))
-    clauses = [v for v in clauses if v.lemma_.lower() not in _NOT_CHECKABLE_VERBS and v.lower_ not in _NOT_CHECKABLE_FORMS]
+    clauses = [v for v in clauses if not _attributes_intent(v)]
     if not clauses:
         return []
     root = clauses[0]

@@ -194,7 +194,7 @@ class Verifier:
             for pid, score in _rrf(ranking, self.t.rrf_k).items():
                 fused[pid] = fused.get(pid, 0.0) + score
         pool = sorted(ids, key=lambda i: -fused[i])[: max(2 * self.t.top_k, 10)]
-        return pool, {pid: (sims[pid], fused[pid]) for pid in ids}
+        return pool, {pid: (sims[pid], fused[pid]) for pid in pool}
 
     def _decide(self, claim: Claim, f: _Found, pool: list[str], scores: dict[str, tuple[float, float]],
                 stances: list[StanceScores]) -> ClaimResult:

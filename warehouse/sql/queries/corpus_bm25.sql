@@ -16,9 +16,6 @@ scored AS (
     GROUP BY tf.qid, tf.docid)
 SELECT s.qid, d.name AS passage_id, s.score
 FROM scored s
-JOIN fts_main_passage_search.docs d ON d.docid = s.docid
-JOIN passages p ON p.passage_id = d.name
-JOIN sources src ON src.source_id = p.source_id
-WHERE src.provider = 'corpus'
+JOIN fts_main_passage_search.docs d ON d.docid = s.docid  -- corpus passages only (passage_search_fill.sql)
 QUALIFY row_number() OVER (PARTITION BY s.qid ORDER BY s.score DESC, d.name) <= $3
 ORDER BY s.qid, s.score DESC;
