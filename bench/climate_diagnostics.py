@@ -19,6 +19,12 @@ object:
   support / refute, counts, cosines) to the 4 claim labels, fitted on the dev half; with
   similarity features only and stance features only, and the majority class of the same test half
   (the product's `decide` on it: `climate_fever_acc` of bench/verdicts.py --tune-thresholds).
+- `--relevance-probe` adds `relevance_probe`: a relevance cross-encoder (one logit) fine-tuned from
+  the stance model on WiCE dev (each claim's gold supporting sentences against the 20 non-gold
+  sentences of its page closest by MiniLM cosine and 10 drawn at random; 2 epochs, seeded; about
+  5 minutes on 2 cores), then its ranking of the pool fused with the product's fused rank by
+  reciprocal rank: recall@5 alone and for each (rrf k, weight) on the dev and test halves. It asks
+  whether a cross-encoder trained for relevance (not stance) closes the gap to the pool's ceiling.
 """
 
 from __future__ import annotations
@@ -37,11 +43,75 @@ sys.path.insert(0, str(ROOT))
 from bench.verdicts import CLIMATE_MAP, DATA, _gold_hit, _jsonl, _norm, climate_halves, climate_warehouse  # noqa: E402
 
 
+def train_relevance_probe(stance_dir: Path, embedder, *, seed: int = 7, epochs: int = 2, batch_size: int = 16):
+    """Fine-tune a one-logit cross-encoder from the stance weights on WiCE dev relevance pairs;
+    returns a function scoring (claim, passage) pairs (higher: more likely evidence)."""
+    import random
+
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    examples = []
+    for r in _jsonl(DATA / "wice" / "claims_dev.jsonl"):
+        title = next((e["text"].removeprefix("(meta data) TITLE:").strip() for e in r["evidence"]
+                      if e["text"].startswith("(meta data) TITLE:")), None)
+        sents = [e for e in r["evidence"] if not e["text"].startswith("(meta data)") and len(e["text"].split()) >= 5]
+        pos, neg = [e for e in sents if e["is_gold"]], [e for e in sents if not e["is_gold"]]
+        if not pos or not neg:
+            continue
+        order = np.argsort(-(embedder.encode([e["text"] for e in neg]) @ embedder.encode([r["claim"]])[0]))
+        rest = [neg[i] for i in order[20:]]
+        picked = [(e, 1.0) for e in pos] + [(neg[i], 0.0) for i in order[:20]] + [
+            (e, 0.0) for e in rng.sample(rest, min(10, len(rest)))]
+        for e, y in picked:
+            text = e["text"] if not title or title.lower() in e["text"].lower() else f"{title}: {e['text']}"
+            examples.append((text, r["claim"], y))
+    tok = AutoTokenizer.from_pretrained(str(stance_dir), local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(stance_dir), num_labels=1, ignore_mismatched_sizes=True, local_files_only=True).float()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-5, weight_decay=0.01)
+    total = epochs * -(-len(examples) // batch_size)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / (0.06 * total), (total - s) / (0.94 * total)))
+
+    def batch(items):
+        return tok([a for a, _b, *_ in items], [b for _a, b, *_ in items], truncation="only_first", max_length=128,
+                   padding=True, return_tensors="pt")
+
+    model.train()
+    for _ in range(epochs):
+        rng.shuffle(examples)
+        for k in range(0, len(examples), batch_size):
+            part = examples[k:k + batch_size]
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                z = model(**batch(part)).logits.squeeze(-1)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(z.float(), torch.tensor([y for *_, y in part]))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+    model.eval()
+
+    def score(pairs: list[tuple[str, str]]) -> list[float]:
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+        out = np.zeros(len(pairs), dtype=np.float32)
+        with torch.inference_mode():
+            for k in range(0, len(order), 64):
+                idx = order[k:k + 64]
+                out[idx] = model(**batch([(pairs[i][1], pairs[i][0]) for i in idx])).logits.squeeze(-1).numpy()
+        return out.tolist()
+
+    return score
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(ROOT / "models" / "stance"))
     ap.add_argument("--pool", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--relevance-probe", action="store_true", help="also train and measure a relevance reranker")
     args = ap.parse_args(argv)
     import torch
     from sklearn.linear_model import LogisticRegression
@@ -117,6 +187,22 @@ def main(argv: list[str] | None = None) -> int:
         agg = LogisticRegression(C=10, max_iter=5000).fit(XC[dev][:, cols], yc[dev])
         out[f"aggregator_acc{name}_test"] = round(float((agg.predict(XC[test][:, cols]) == yc[test]).mean()), 4)
     out["majority_acc_test"] = round(max(np.mean(yc[test] == lab) for lab in CLIMATE_MAP), 4)
+    if args.relevance_probe:
+        reranker = train_relevance_probe(Path(args.model), embedder)
+        scores = iter(reranker(pairs))  # the pool's (claim, titled passage) pairs, in `cands` order
+        for cs in cands:
+            for c in cs:
+                c["rel"] = next(scores)
+        probe: dict = {"recall_at_5_alone": [recall(dev, lambda c: -c["rel"]), recall(test, lambda c: -c["rel"])]}
+        for k in (10, 30, 60):
+            for w in (0.5, 1.0, 2.0):
+                for cs in cands:
+                    by_rel = {id(c): i for i, c in enumerate(sorted(cs, key=lambda c: -c["rel"]))}
+                    for c in cs:
+                        c["rrf"] = 1 / (k + c["rank"]) + w / (k + by_rel[id(c)])
+                probe[f"rrf_k{k}_w{w}"] = [recall(dev, lambda c: -c["rrf"]), recall(test, lambda c: -c["rrf"])]
+        probe["fused"] = [recall(dev, lambda c: c["rank"]), recall(test, lambda c: c["rank"])]
+        out["relevance_probe"] = probe  # [dev half, test half] recall@5
     out["seconds"] = round(time.time() - t0, 1)
     print(json.dumps(out))
     return 0
