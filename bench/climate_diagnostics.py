@@ -22,9 +22,10 @@ object:
 - `--relevance-probe` adds `relevance_probe`: a relevance cross-encoder (one logit) fine-tuned from
   the stance model on WiCE dev (each claim's gold supporting sentences against the 20 non-gold
   sentences of its page closest by MiniLM cosine and 10 drawn at random; 2 epochs, seeded; the
-  bench took 1,361 s with it on 2 cores, 383 s without), then its ranking of the pool fused with the product's fused rank by
-  reciprocal rank: recall@5 alone and for each (rrf k, weight) on the dev and test halves. It asks
-  whether a cross-encoder trained for relevance (not stance) closes the gap to the pool's ceiling.
+  bench took 1,361 s with it on 2 cores, 383 s without), then its ranking of the pool fused with
+  the product's fused rank by reciprocal rank: recall@5 alone and for each (rrf k, weight) on the
+  dev and test halves. It asks whether a cross-encoder trained for relevance (not stance) closes
+  the gap to the pool's ceiling.
 """
 
 from __future__ import annotations
@@ -193,13 +194,14 @@ def main(argv: list[str] | None = None) -> int:
         for cs in cands:
             for c in cs:
                 c["rel"] = next(scores)
+            for i, c in enumerate(sorted(cs, key=lambda c: -c["rel"])):
+                c["rel_rank"] = i
         probe: dict = {"recall_at_5_alone": [recall(dev, lambda c: -c["rel"]), recall(test, lambda c: -c["rel"])]}
         for k in (10, 30, 60):
             for w in (0.5, 1.0, 2.0):
                 for cs in cands:
-                    by_rel = {id(c): i for i, c in enumerate(sorted(cs, key=lambda c: -c["rel"]))}
                     for c in cs:
-                        c["rrf"] = 1 / (k + c["rank"]) + w / (k + by_rel[id(c)])
+                        c["rrf"] = 1 / (k + c["rank"]) + w / (k + c["rel_rank"])
                 probe[f"rrf_k{k}_w{w}"] = [recall(dev, lambda c: -c["rrf"]), recall(test, lambda c: -c["rrf"])]
         probe["fused"] = [recall(dev, lambda c: c["rank"]), recall(test, lambda c: c["rank"])]
         out["relevance_probe"] = probe  # [dev half, test half] recall@5

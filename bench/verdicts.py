@@ -177,7 +177,7 @@ def climate_warehouse(embedder, splitter) -> Path:
     """Every CLIMATE-FEVER evidence sentence, one document per Wikipedia article, in a DuckDB
     warehouse built by FactLedger's own ingest (cached, keyed by the embedder revision)."""
     from factledger.corpus import ingest
-    from warehouse.db import connect
+    from warehouse.db import connect, schema_version
 
     rows = _jsonl(DATA / "climate-fever" / "claims.jsonl")
     articles: dict[str, dict[str, None]] = {}
@@ -187,8 +187,7 @@ def climate_warehouse(embedder, splitter) -> Path:
     key = re.sub(r"[^a-z0-9]+", "-", embedder.revision.lower())[:40]
     # The schema version is in the name: a cached warehouse built before a migration (read-only here,
     # so never migrated) would otherwise be searched without what the migration added.
-    schema = max(f.name[:3] for f in (ROOT / "warehouse" / "sql").glob("[0-9][0-9][0-9]_*.sql"))
-    path = OUT / "cache" / f"climate-fever-{key}-s{schema}.duckdb"
+    path = OUT / "cache" / f"climate-fever-{key}-s{schema_version():03d}.duckdb"
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -47,10 +47,6 @@ _NOT_CHECKABLE_VERBS = {"aim", "hope", "seek", "want", "intend", "wish", "plan",
                         "embolden", "legitimize", "legitimise", "sideline"}
 # Their inflected forms too: the small spaCy model lemmatises "hopes" as "hop".
 _NOT_CHECKABLE_FORMS = _NOT_CHECKABLE_VERBS | {f"{v}{end}" for v in _NOT_CHECKABLE_VERBS for end in ("s", "d", "ed")}
-
-
-def _attributes_intent(verb) -> bool:
-    return verb.lemma_.lower() in _NOT_CHECKABLE_VERBS or verb.lower_ in _NOT_CHECKABLE_FORMS
 _MODALS = {"should", "must", "ought", "could", "might", "may", "would"}
 _MARK_VERBS = {"mark", "represent", "signal", "constitute", "signify", "herald"}
 _PRONOUNS = {"it", "they", "he", "she"}
@@ -197,6 +193,10 @@ _IRREGULAR_PAST = {
 _HEDGE_ADVERBS = {"effectively", "essentially", "arguably", "virtually", "practically", "symbolically"}
 # What makes the fronted clause worth its own claim: a "first"/"only"/superlative or a named or numeric entity.
 _FACT_ENTS = {"DATE", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY", "GPE", "ORG", "PERSON", "NORP", "EVENT"}
+
+
+def _attributes_intent(verb) -> bool:
+    return verb.lemma_.lower() in _NOT_CHECKABLE_VERBS or verb.lower_ in _NOT_CHECKABLE_FORMS
 
 
 def _holds_fact(tokens) -> bool:

@@ -172,6 +172,16 @@ def load_fts(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"LOAD '{fts_extension_path()}'")
 
 
+def _migration_files() -> list:
+    """The numbered migration files (`NNN_name.sql`), in order."""
+    return sorted((f for f in _sql_dir().iterdir() if _MIGRATION.match(f.name)), key=lambda f: f.name)
+
+
+def schema_version() -> int:
+    """The version the newest migration brings a database to."""
+    return int(_MIGRATION.match(_migration_files()[-1].name).group(1))
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the numbered .sql files not yet recorded, each in its own transaction; re-create the
     views when a migration ran or views.sql changed (its sha256 is kept in `schema_meta`)."""
@@ -181,8 +191,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     )
     done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     applied = []
-    files = sorted((f for f in _sql_dir().iterdir() if _MIGRATION.match(f.name)), key=lambda f: f.name)
-    for f in files:
+    for f in _migration_files():
         version, name = _MIGRATION.match(f.name).groups()
         if int(version) in done:
             continue
