@@ -3,7 +3,7 @@
 Real, third-party sets in ../shared/data, read in place (never copied):
 
 - ClaimBuster: F1 of the check-worthy class on the held-out 20% test split made by
-  `factledger.train_checkworthiness.claimbuster_split` (fixed seed, stratified; never trained on).
+  `training.checkworthiness.claimbuster_split` (fixed seed, stratified; never trained on).
   The model's `claimbuster` head (the sentence alone, as for article sentences) at its artefact
   threshold (chosen on the dev split); rules at their hand-set 0.45. The split is drawn from the
   union of the dataset's three subsets (13,952 sentences, 19.8% check-worthy); F1 on the part of the
@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from extractors.checkworthy import _WEIGHTS, RuleScorer  # noqa: E402
 from extractors.checkworthy_model import ARTEFACT_DIR, _RULE_KEYS, load_net, sigmoid  # noqa: E402
 from extractors.sentences import Splitter  # noqa: E402
-from factledger.train_checkworthiness import (  # noqa: E402
+from training.checkworthiness import (  # noqa: E402
     CLEF_FOLDERS, _norm, average_precision, cached_linguistic, claimbuster_split, claimbuster_subsets, clef_documents,
     model_inputs, prf,
 )

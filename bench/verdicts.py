@@ -52,7 +52,7 @@ import numpy as np  # noqa: E402
 from extractors.claims import claims_from_texts  # noqa: E402
 from factledger.records import Claim, FetchStatus, Label, Passage, Source  # noqa: E402
 from factledger.settings import Thresholds  # noqa: E402
-from factledger.train_stance import fever_text  # noqa: E402
+from training.stance import fever_text  # noqa: E402
 from verifiers.calibration import expected_calibration_error, reliability_bins  # noqa: E402
 from verifiers.providers import Candidates  # noqa: E402
 from verifiers.verdict import decide  # noqa: E402
@@ -378,7 +378,7 @@ def bench_wice(stance, embedder, t: Thresholds, n_claims: int, seed: int, split:
 
 def bench_nli_heldout(stance, meta: dict, limit: int = 0) -> dict:
     """ECE on the NLI pairs training set aside, rebuilt exactly as training split them."""
-    from factledger.train_stance import LABELS, load_pairs, split_pairs
+    from training.stance import LABELS, load_pairs, split_pairs
 
     hp = meta["hyper_parameters"]
     pairs, _ = load_pairs(DATA / "nli-train", hp["seed"])
@@ -485,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     res["train_seconds"] = meta.get("train_seconds")
     res["bench_seconds"] = round(time.time() - t_start, 1)
     if args.write_card:
-        from factledger.train_stance import write_model_card
+        from training.stance import write_model_card
 
         meta["rule_weight"] = res["rule_weight"]
         if not args.tune_rules:  # keep the dev numbers the weight was chosen on

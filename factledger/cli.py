@@ -22,7 +22,7 @@ __all__ = ["main"]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-# Each trainer is a module `factledger.train_<name>` with `run(argv: list[str]) -> int`.
+# Each trainer is a module `training.<name>` (a package the product never imports) with `run(argv: list[str]) -> int`.
 TRAINERS = {
     "checkworthiness": "train the check-worthiness classifier (writes models/checkworthiness/)",
     "stance": "fine-tune the stance cross-encoder from MiniLM (writes models/stance/)",
@@ -374,7 +374,7 @@ def cmd_train(args) -> int:
     import importlib
 
     try:
-        module = importlib.import_module(f"factledger.train_{args.train_command}")
+        module = importlib.import_module(f"training.{args.train_command}")
     except ModuleNotFoundError as exc:
         raise InputError(f"no trainer for {args.train_command!r} in this build") from exc
     return module.run(list(args.train_args))

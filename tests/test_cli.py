@@ -81,7 +81,7 @@ def test_trainer_options_reach_the_trainer(capsys):
 
 def test_trainer_options_keep_their_order(monkeypatch):
     # An option with a value (`--base DIR`) must reach the trainer as given, value after option.
-    import factledger.train_stance as ts
+    import training.stance as ts
 
     seen = []
     monkeypatch.setattr(ts, "run", lambda argv: seen.append(argv) or 0)

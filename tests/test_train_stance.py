@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from factledger.train_stance import Pair, base_saw_held_out, split_pairs
+from training.stance import Pair, base_saw_held_out, split_pairs
 
 
 def _pairs(n: int) -> list[Pair]:

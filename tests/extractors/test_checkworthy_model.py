@@ -108,7 +108,7 @@ def test_clef_training_transcripts_hold_no_test_transcript():
     and holds dev transcripts (with their counterparts in the other set) out of training."""
     for folder in ("clef2019-checkthat-task1", "clef2020-checkthat-task5"):
         need_shared(SHARED / "data" / folder / "documents.jsonl")
-    from factledger.train_checkworthiness import _norm, clef_documents, clef_training_documents
+    from training.checkworthiness import _norm, clef_documents, clef_training_documents
 
     train, dev, excluded = clef_training_documents()
     assert {"ct20:20160311_GOP_miami", "ct20:20181015_60_min"} <= set(excluded)
@@ -125,7 +125,7 @@ def test_claimbuster_subsets_match_the_published_sizes_and_share_positives():
     """The three subsets the ClaimBuster lab published (bench/claims.py reports F1 on each part of
     the held-out test split) are read back with their documented sizes."""
     need_shared(SHARED / "data" / "claimbuster" / "sentences.jsonl")
-    from factledger.train_checkworthiness import _norm, claimbuster_items, claimbuster_subsets
+    from training.checkworthiness import _norm, claimbuster_items, claimbuster_subsets
 
     subsets = claimbuster_subsets()
     labels = {_norm(it.text): it.label for it in claimbuster_items()}
@@ -144,7 +144,7 @@ def test_average_refuses_runs_of_another_recipe(tmp_path, meta):
         need_shared(SHARED / "data" / folder / "documents.jsonl")
     need_shared(SHARED / "data" / "claimbuster" / "sentences.jsonl")
     from factledger.errors import InputError
-    from factledger.train_checkworthiness import run
+    from training.checkworthiness import run
 
     other = tmp_path / "other"
     other.mkdir()

