@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     from extractors.sentences import Splitter
     from factledger.settings import Thresholds
     from verifiers.embed import MiniLMEmbedder
-    from verifiers.pipeline import Verifier, _with_title
+    from verifiers.evidence import normalize_quantities
+    from verifiers.pipeline import Verifier, _stance_input
     from verifiers.providers import CorpusProvider
     from verifiers.stance_model import CrossEncoderStance
     from warehouse.db import opened
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             ids, scores = verifier._pool(claim, qvec, f)
             pools.append((f, ids, scores))
         verifier.t = t
-    pairs = [(c.text, _with_title(f.passages[pid], f.sources)) for c, (f, ids, _) in zip(claims, pools) for pid in ids]
+    pairs = [(normalize_quantities(c.text), _stance_input(f.passages[pid], f.sources)) for c, (f, ids, _) in zip(claims, pools) for pid in ids]
     stances = iter(stance.predict_pairs(pairs))
     cands = []  # per claim: list of dicts, fused order
     for r, (f, ids, scores) in zip(rows, pools, strict=True):

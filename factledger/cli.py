@@ -26,6 +26,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 TRAINERS = {
     "checkworthiness": "train the check-worthiness classifier (writes models/checkworthiness/)",
     "stance": "fine-tune the stance cross-encoder from MiniLM (writes models/stance/)",
+    "verdict": "fit the claim-level verdict aggregator on real fact-checked claims (writes models/verdict/)",
 }
 
 
@@ -276,7 +277,12 @@ def cmd_corpus_add(args) -> int:
         finish_run(con, run_id)
     finally:
         con.close()
-    print(f"{stats.documents} documents read, {stats.new_documents} new, {stats.passages} passages added")
+    for url, reason in stats.skipped:
+        if reason != "already_stored":
+            print(f"skipped ({reason}): {url}", file=sys.stderr)
+    print(stats.summary())
+    if not stats.new_documents and not any(r == "already_stored" for _, r in stats.skipped):
+        return EXIT_FAILED  # nothing at all was added, and nothing was there already
     return EXIT_OK
 
 

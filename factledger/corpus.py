@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -16,6 +17,7 @@ from extractors.sentences import Splitter
 from factledger.errors import InputError
 from factledger.records import FetchStatus, Passage, Source, sha256_bytes, sha256_text
 from verifiers.embed import Embedder
+from verifiers.evidence import premise
 from warehouse.db import rebuild_fts
 from warehouse.store import store_sources
 
@@ -40,6 +42,17 @@ class IngestStats:
     documents: int
     new_documents: int
     passages: int
+    # (document URL, reason) for each document that yielded no passage: "empty_text",
+    # "already_stored" (same URL and bytes as a stored document)
+    skipped: tuple[tuple[str, str], ...] = ()
+
+    def summary(self) -> str:
+        """One line: `added N documents, M passages; K skipped: <reason> x n, ...`."""
+        line = f"added {self.new_documents} documents, {self.passages} passages"
+        if self.skipped:
+            reasons = Counter(reason for _, reason in self.skipped)
+            line += f"; {len(self.skipped)} skipped: " + ", ".join(f"{r} x {n}" for r, n in sorted(reasons.items()))
+        return line
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -104,22 +117,24 @@ def ingest(
 ) -> IngestStats:
     """Split documents into sentence-sized passages, embed them, store, and rebuild the BM25 index.
 
-    Documents already stored (same URL and same bytes) are skipped; each batch is one transaction.
+    Page chrome is removed only from text extracted from HTML; a JSON Lines record, a .txt or .md
+    file is the author's own text and is kept whole (a short record is one passage). Each passage
+    carries its window (neighbouring text) for the stance model, and is embedded with its page
+    title in front. Documents already stored (same URL and same bytes) or with no text are skipped
+    and named in `IngestStats.skipped`; each batch is one transaction.
     """
     existing = {row[0] for row in con.execute("SELECT source_id FROM sources WHERE provider = 'corpus'").fetchall()}
     docs = n_new = n_passages = 0
+    skipped: list[tuple[str, str]] = []
     batch_sources: list[Source] = []
-    batch_chunks: list[tuple[str, object]] = []
+    batch_chunks: list[tuple[str | None, Passage]] = []
 
     def flush() -> None:
         nonlocal n_passages
         if not batch_sources:
             return
-        vecs = embedder.encode([c.text for _, c in batch_chunks])
-        passages = [
-            Passage(sid, c.text, c.start, c.end, tuple(float(x) for x in v))
-            for (sid, c), v in zip(batch_chunks, vecs, strict=True)
-        ]
+        vecs = embedder.encode([premise(title, p.text) for title, p in batch_chunks])
+        passages = [replace(p, embedding=tuple(float(x) for x in v)) for (_, p), v in zip(batch_chunks, vecs, strict=True)]
         store_sources(con, run_id, batch_sources, passages)
         n_passages += len(passages)
         if progress:
@@ -130,6 +145,7 @@ def ingest(
     for doc in iter_documents(paths):
         docs += 1
         if not doc.text:
+            skipped.append((doc.url, "empty_text"))
             continue
         source = Source(
             provider="corpus", url=doc.url, final_url=doc.url, title=doc.title, fetched_at=doc.fetched_at,
@@ -137,14 +153,19 @@ def ingest(
             extractor=doc.extractor, fetch_status=FetchStatus.OK, status_reason="ok",
         )
         if source.source_id in existing:
+            skipped.append((doc.url, "already_stored"))
+            continue
+        chunks = splitter.passages(source.source_id, doc.text, drop_boilerplate=doc.extractor not in ("jsonl", "plain"))
+        if not chunks:
+            skipped.append((doc.url, "empty_text"))
             continue
         existing.add(source.source_id)
         n_new += 1
         batch_sources.append(source)
-        batch_chunks.extend((source.source_id, c) for c in splitter.split(doc.text))
+        batch_chunks.extend((doc.title, c) for c in chunks)
         if len(batch_chunks) >= batch_passages:
             flush()
     flush()
     if n_new:
         rebuild_fts(con)
-    return IngestStats(documents=docs, new_documents=n_new, passages=n_passages)
+    return IngestStats(documents=docs, new_documents=n_new, passages=n_passages, skipped=tuple(skipped))

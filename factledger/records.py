@@ -143,6 +143,9 @@ class Passage:
     start: int
     end: int
     embedding: tuple[float, ...] | None = field(default=None, compare=False, repr=False)
+    # The passage with its neighbours in the page (extractors.sentences.windows): what the stance
+    # model reads. Not part of the passage's identity.
+    context: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def sha256(self) -> str:

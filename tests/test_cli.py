@@ -29,7 +29,7 @@ def test_every_subcommand_is_in_the_readme(command):
 def test_corpus_add_then_sql_formats(tmp_path, capsys):
     db = tmp_path / "cli.duckdb"
     assert main(["corpus", "add", str(EXAMPLES / "corpus"), "--db", str(db)]) == 0
-    assert "10 new" in capsys.readouterr().out
+    assert "added 10 documents, 34 passages" in capsys.readouterr().out
     assert main(["sql", "SELECT provider, count(*) AS n FROM sources GROUP BY 1", "--db", str(db), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == [{"provider": "corpus", "n": 10}]
     assert main(["sql", "SELECT 1 AS a, 'x' AS b", "--db", str(db), "--format", "csv"]) == 0

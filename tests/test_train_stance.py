@@ -29,3 +29,71 @@ def test_a_base_that_may_have_seen_held_out_pairs_is_refused():
     # a base that held out the same tail itself is fine even with every other pair
     assert not base_saw_held_out({"seed": 13, "dev_pairs": 600, "max_pairs": 0, "heldout_pairs": 2000},
                                  64390, 13, 600, 2000)
+
+
+# ---------------------------------------------------------------- recipe real-claims: AVeriTeC split
+
+def _averitec_claims() -> list[dict]:
+    import json
+
+    from tests.conftest import SHARED, need_shared
+
+    path = need_shared(SHARED / "data" / "averitec-train" / "claims.jsonl")
+    return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+
+
+def test_averitec_split_is_stable_and_seeded():
+    from training.stance import averitec_split
+
+    ids = [f"averitec-train:{i}" for i in range(2000)]
+    assert [averitec_split(i) for i in ids] == [averitec_split(i) for i in ids]
+    assert set(map(averitec_split, ids)) == {"train", "dev", "fit"}
+    # pinned values: a change of the rule would silently move claims between trained and fitted
+    assert [averitec_split(f"averitec-train:{i}") for i in range(8)] == PINNED_SPLITS
+
+
+def test_averitec_split_shares_on_the_real_claims_and_fit_claims_never_train():
+    from pathlib import Path
+
+    from tests.conftest import SHARED
+    from training.stance import averitec_claim_pairs, averitec_split, claim_key, real_claims_pairs
+
+    claims = _averitec_claims()
+    split = {c["id"]: averitec_split(c["id"]) for c in claims}
+    share = {s: sum(v == s for v in split.values()) / len(split) for s in ("train", "dev", "fit")}
+    assert abs(share["train"] - 0.75) < 0.03 and abs(share["dev"] - 0.05) < 0.015 and abs(share["fit"] - 0.20) < 0.03
+
+    held = {claim_key(c["claim"]) for c in claims if split[c["id"]] != "train"}
+    train, dev, prov, _ = averitec_claim_pairs(Path(SHARED / "data"), 13)
+    assert train and dev and prov["claims_by_split"]["fit"] > 0
+    assert not {claim_key(p.hypothesis) for p in train} & held
+    dev_claims = {claim_key(c["claim"]) for c in claims if split[c["id"]] == "dev"}
+    assert {claim_key(p.hypothesis) for p in dev} <= dev_claims
+
+    # the whole recipe (small FEVER share, no MiniLM): no AVeriTeC dev/fit claim is a training hypothesis
+    data = real_claims_pairs(Path(SHARED / "data"), 13, fever_pairs=200, hard_neutrals=100, nli_neutrals=30,
+                             encode=None, dev_pairs=50, heldout_pairs=50)
+    assert not {claim_key(p.hypothesis) for p in data["train"]} & held
+    assert {p.dataset for p in data["averitec_dev"]} == {"averitec-train"}
+
+
+PINNED_SPLITS = ["fit", "dev", "train", "train", "train", "fit", "train", "train"]
+
+
+def test_real_claims_recipe_accepts_a_default_recipe_base_and_refuses_a_foreign_split(tmp_path):
+    import json
+
+    from training.stance import real_claims_base_conflict
+
+    default_base = tmp_path / "v2"
+    default_base.mkdir()
+    (default_base / "meta.json").write_text(json.dumps({"data": {"snli": {}, "mnli-dev-matched": {}},
+                                                        "hyper_parameters": {"seed": 13, "dev_pairs": 600}}))
+    assert not real_claims_base_conflict(str(default_base), 13, 400, 400)  # never saw AVeriTeC / FEVER train
+    v3 = tmp_path / "v3"
+    v3.mkdir()
+    hp = {"recipe": "real-claims", "seed": 13, "dev_pairs": 400, "heldout_pairs": 400}
+    (v3 / "meta.json").write_text(json.dumps({"data": {"averitec-train": {}, "fever-train": {}}, "hyper_parameters": hp}))
+    assert not real_claims_base_conflict(str(v3), 13, 400, 400)  # same split: held out there too
+    assert real_claims_base_conflict(str(v3), 7, 400, 400)  # another shuffle
+    assert real_claims_base_conflict(str(v3), 13, 800, 400)  # a larger dev split

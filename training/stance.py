@@ -33,7 +33,8 @@ from factledger.errors import ConfigError
 from factledger.records import sha256_file
 from verifiers.calibration import fit_temperature
 
-__all__ = ["DATASETS", "LABELS", "VERSION", "fever_symmetric_dev", "fever_text", "load_pairs",
+__all__ = ["DATASETS", "LABELS", "RECIPES", "VERSION", "averitec_claim_pairs", "averitec_split", "claim_subject",
+           "fever_symmetric_dev", "fever_text", "load_pairs", "real_claims_base_conflict", "real_claims_pairs",
            "run", "shared_dir", "split_pairs", "synthetic_pairs"]
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,355 @@ def split_pairs(pairs: list[Pair], dev_pairs: int, heldout_pairs: int) -> tuple[
     return pairs[:dev_pairs], pairs[dev_pairs:end], pairs[end:]
 
 
+# ---------------------------------------------------------------------------------------------
+# Recipe "real-claims": real fact-checked claims with their question-answer evidence (AVeriTeC
+# train), LIAR-PLUS, Check-COVID, a balanced FEVER-train subsample, hard neutrals; every input
+# through the product's own formatting (`verifiers.evidence`).
+# ---------------------------------------------------------------------------------------------
+
+RECIPES = ("default", "real-claims")
+REAL_CLAIMS_VERSION = "stance-minilm-v3"
+AVERITEC_SPLIT_SALT = "factledger-averitec-split-v1"
+AVERITEC_LABELS = {"SUPPORTED": "entailment", "REFUTED": "contradiction", "NOT_ENOUGH_INFO": "neutral"}
+# Sets whose pairs may be held out (dev / calibration test) in the real-claims recipe; the NLI
+# neutrals (mnli/anli/snli) are training-only, since a default-recipe `--base` trained on two of them.
+REAL_CLAIMS_HOLDOUT_SETS = ("liar-plus", "check-covid", "fever-train", "fever-nei")
+NLI_NEUTRAL_SETS = ("mnli-dev-matched", "anli", "snli")
+
+
+def averitec_split(claim_id: str) -> str:
+    """Stable split of an AVeriTeC train claim: "train" (75%), "dev" (5%) or "fit" (20%).
+
+    The first 8 hex digits of sha256("factledger-averitec-split-v1:" + claim id), as a fraction of
+    2**32: below 0.75 -> train, below 0.80 -> dev, else fit. "fit" claims are never trained on nor
+    used for checkpoint choice (the claim-level verdict aggregator is fitted on them); "dev" claims
+    choose the checkpoint and join the calibration split."""
+    import hashlib
+
+    u = int(hashlib.sha256(f"{AVERITEC_SPLIT_SALT}:{claim_id}".encode()).hexdigest()[:8], 16) / 2**32
+    return "train" if u < 0.75 else "dev" if u < 0.80 else "fit"
+
+
+def claim_key(text: str) -> str:
+    """A claim's identity for overlap checks: quantities normalised, lower-case word characters of
+    any script (so non-Latin claims do not all collapse to "")."""
+    from verifiers.evidence import normalize_quantities
+
+    return " ".join(re.findall(r"\w+", normalize_quantities(text).lower()))
+
+
+def averitec_items(claim: dict) -> list[tuple[str, str]]:
+    """(question, answer) of a claim's evidence items, empty answers skipped."""
+    return [((e.get("question") or "").strip(), e["text"].strip()) for e in claim.get("evidence") or []
+            if (e.get("text") or "").strip()]
+
+
+def averitec_claim_pairs(root: Path, seed: int) -> tuple[list[Pair], list[Pair], dict, set[str]]:
+    """AVeriTeC train claims as (joint premise of their Q/A items, claim) pairs: (train pairs with one
+    distractor-augmented copy each, dev pairs, provenance, normalised claims of the dev and fit
+    splits). CONFLICTING claims and claims without a non-empty answer are skipped."""
+    from verifiers.evidence import joint_premise, normalize_quantities
+
+    path = root / "averitec-train" / "claims.jsonl"
+    rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    by_split: dict[str, list[dict]] = {"train": [], "dev": [], "fit": []}
+    for r in rows:
+        by_split[averitec_split(r["id"])].append(r)
+    held_claims = {claim_key(r["claim"]) for s in ("dev", "fit") for r in by_split[s]}
+    rng = random.Random(seed)
+    train_items = [averitec_items(r) for r in by_split["train"]]
+    train: list[Pair] = []
+    dev: list[Pair] = []
+    skipped = Counter()
+    for split in ("train", "dev"):
+        for r in by_split[split]:
+            lab = AVERITEC_LABELS.get(r["label"])
+            items = averitec_items(r)
+            if lab is None or not items:
+                skipped["conflicting" if lab is None else "no_evidence_text"] += 1
+                continue
+            if split == "train" and claim_key(r["claim"]) in held_claims:
+                skipped["same_text_as_a_dev_or_fit_claim"] += 1  # another id, the same claim: held out
+                continue
+            hyp = normalize_quantities(r["claim"].strip())
+            pair = Pair(joint_premise(items), hyp, LABELS.index(lab), "averitec-train")
+            if split == "dev":
+                dev.append(pair)
+                continue
+            train.append(pair)
+            # retrieved evidence holds off-topic passages: 1-2 items of other train claims, anywhere
+            mixed = list(items)
+            for _ in range(rng.choice((1, 2))):
+                while True:
+                    other = train_items[rng.randrange(len(train_items))]
+                    if other and other is not items:
+                        break
+                mixed.insert(rng.randrange(len(mixed) + 1), rng.choice(other))
+            train.append(Pair(joint_premise(mixed), hyp, LABELS.index(lab), "averitec-train+distractors"))
+    prov = {"path": "averitec-train/claims.jsonl", "sha256": sha256_file(path), "read": len(rows),
+            "kept": len(train) + len(dev), "claims_by_split": {k: len(v) for k, v in by_split.items()},
+            "split_rule": f"sha256('{AVERITEC_SPLIT_SALT}:' + id)[:8] / 2**32: <0.75 train, <0.80 dev, else fit",
+            "skipped": dict(skipped), "dev_pairs": len(dev)}
+    return train, dev, prov, held_claims
+
+
+_CONNECT = {"of", "the", "a", "an", "and", "de", "del", "la", "le", "du", "von", "van", "der", "&", "in", "on"}
+_NOT_SUBJECT = {"the", "a", "an", "in", "on", "there", "it", "he", "she", "they", "this", "that", "at", "after",
+                "before", "during", "one", "some", "many", "all", "no", "to"}
+
+
+def claim_subject(claim: str) -> str | None:
+    """The leading name of a FEVER claim ("System of a Down briefly disbanded" -> "system of a down"):
+    FEVER claims open with the title of the Wikipedia page they are about."""
+    toks = claim.split()
+    out: list[str] = []
+    for i, t in enumerate(toks):
+        t = t.strip(".,;:!?\"")
+        if t[:1].isupper() or t[:1].isdigit():
+            out.append(t)
+        elif out and t.lower() in _CONNECT and i + 1 < len(toks) and toks[i + 1][:1].isupper():
+            out.append(t)
+        else:
+            break
+    while out and out[-1].lower() in _CONNECT:
+        out.pop()
+    if out and out[-1].endswith("'s"):
+        out[-1] = out[-1][:-2]
+    key = " ".join(out).lower()
+    if not out or key in _NOT_SUBJECT or len(key) < 3:
+        return None
+    return key
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    import gzip
+
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def real_claims_pairs(root: Path, seed: int, *, fever_pairs: int = 8000, hard_neutrals: int = 3000,
+                      nli_neutrals: int = 2000, encode=None, cache_dir: Path | None = None,
+                      dev_pairs: int = 400, heldout_pairs: int = 400, debias: bool = False) -> dict:
+    """The real-claims recipe's pairs. Returns {"train", "dev" (calibration: AVeriTeC dev + held-out
+    pairs of `REAL_CLAIMS_HOLDOUT_SETS`), "averitec_dev" (checkpoint choice), "heldout", "prov"}.
+
+    `root` is ``shared/data``. De-duplicated on normalised (premise, hypothesis) in the order AVeriTeC,
+    LIAR-PLUS, Check-COVID, FEVER, neutrals; pairs of the other sets whose claim is an AVeriTeC dev or
+    fit claim or an averitec-dev-a claim are dropped. `encode` (MiniLM, unit vectors) finds a premise
+    for the hard neutrals whose subject no FEVER pair shares; None = those are left out."""
+    from verifiers.evidence import normalize_quantities, premise
+
+    nli = root / "nli-train"
+    rng = random.Random(seed)
+    prov: dict[str, dict] = {}
+    av_train, av_dev, prov["averitec-train"], held_claims = averitec_claim_pairs(root, seed)
+    dev_a = root / "averitec-dev-a" / "claims.jsonl"
+    if dev_a.exists():
+        held_claims |= {claim_key(json.loads(line)["claim"]) for line in dev_a.open(encoding="utf-8") if line.strip()}
+    seen: set[tuple[str, str]] = set()
+
+    def keep(pairs: list[Pair], info: dict) -> list[Pair]:
+        out = []
+        dups = evals = 0
+        for p in pairs:
+            key = (_norm(p.premise), _norm(p.hypothesis))
+            if key in seen:
+                dups += 1
+                continue
+            if not p.dataset.startswith("averitec") and claim_key(p.hypothesis) in held_claims:
+                evals += 1
+                continue
+            seen.add(key)
+            out.append(p)
+        info.update(kept=len(out), dropped_duplicates=dups, dropped_averitec_held_claims=evals)
+        return out
+
+    av_dev = keep(av_dev, {})
+    av_train = keep(av_train, prov["averitec-train"])
+    prov["averitec-train"]["kept"] += len(av_dev)
+    sets: dict[str, list[Pair]] = {}
+    for name in ("liar-plus", "check-covid"):
+        path = nli / name / "pairs.jsonl"
+        rows = _read_jsonl(path)
+        prov[name] = {"path": f"nli-train/{name}/pairs.jsonl", "sha256": sha256_file(path), "read": len(rows)}
+        sets[name] = keep([Pair(premise(None, r["premise"]), normalize_quantities(r["hypothesis"]),
+                                LABELS.index(r["label"]), name) for r in rows if r["label"] in LABELS], prov[name])
+
+    # FEVER train: detokenised, de-duplicated, balanced entailment / contradiction, each label's
+    # multi-sentence share kept (stratified sample)
+    path = nli / "fever-train" / "pairs.jsonl.gz"
+    rows = _read_jsonl(path)
+    prov["fever-train"] = {"path": "nli-train/fever-train/pairs.jsonl.gz", "sha256": sha256_file(path), "read": len(rows)}
+    made = [(Pair(premise(None, fever_text(r["premise"])), normalize_quantities(fever_text(r["hypothesis"])),
+                  LABELS.index(r["label"]), "fever-train"), r.get("n_evidence_sentences", 1) > 1) for r in rows]
+    multi = {p: m for p, m in made}
+    fever_all = keep([p for p, _ in made], prov["fever-train"])
+    sample: list[Pair] = []
+    for lab in ("entailment", "contradiction"):
+        group = [p for p in fever_all if p.label == LABELS.index(lab)]
+        ms = [p for p in group if multi[p]]
+        ss = [p for p in group if not multi[p]]
+        n = min(fever_pairs // 2, len(group))
+        n_multi = round(n * len(ms) / max(1, len(group)))
+        rng.shuffle(ms)
+        rng.shuffle(ss)
+        sample += ms[:n_multi] + ss[:n - n_multi]
+    prov["fever-train"].update(pool_after_dedup=len(fever_all), kept=len(sample),
+                               multi_sentence_in_sample=sum(multi[p] for p in sample),
+                               multi_sentence_share_in_pool=round(sum(multi[p] for p in fever_all) / max(1, len(fever_all)), 3))
+    sets["fever-train"] = sample
+    weights: dict[Pair, float] = {}
+    if debias:
+        weights, prov["fever-train"]["debias"] = claim_only_bias_weights(sample, fever_all, seed)
+
+    # hard neutrals: a FEVER NOT ENOUGH INFO claim against the evidence of another FEVER claim about
+    # the same subject (page); else the nearest FEVER evidence by MiniLM cosine
+    path = nli / "fever-train" / "nei_claims.jsonl.gz"
+    nei = _read_jsonl(path)
+    rng.shuffle(nei)
+    by_subject: dict[str, list[int]] = {}
+    for i, p in enumerate(fever_all):
+        s = claim_subject(p.hypothesis)
+        if s:
+            by_subject.setdefault(s, []).append(i)
+    neutrals: list[Pair] = []
+    unmatched: list[str] = []
+    for r in nei:
+        if len(neutrals) + len(unmatched) >= hard_neutrals:
+            break
+        hyp = normalize_quantities(fever_text(r["claim"]))
+        if claim_key(hyp) in held_claims:
+            continue
+        cands = list(by_subject.get(claim_subject(hyp) or "", []))
+        rng.shuffle(cands)
+        # not a passage that repeats most of the claim's words: FEVER NEI claims are sometimes
+        # near-paraphrases of a sentence elsewhere on the page
+        words = set(_norm(hyp).split()) - set((claim_subject(hyp) or "").split())
+        for j in cands[:4]:
+            if not words or len(words & set(_norm(fever_all[j].premise).split())) / len(words) <= 0.6:
+                neutrals.append(Pair(fever_all[j].premise, hyp, LABELS.index("neutral"), "fever-nei+same-subject"))
+                break
+        else:
+            unmatched.append(hyp)
+    retrieved = []
+    if unmatched and encode is not None:
+        retrieved = _retrieved_fever_neutrals(unmatched, fever_all, encode, seed, cache_dir)
+    prov["fever-nei"] = {"path": "nli-train/fever-train/nei_claims.jsonl.gz", "sha256": sha256_file(path),
+                         "read": len(nei), "same_subject": len(neutrals), "retrieved": len(retrieved),
+                         "unmatched_dropped": len(unmatched) - len(retrieved)}
+    sets["fever-nei"] = keep(neutrals + retrieved, prov["fever-nei"])
+
+    # plain NLI neutrals, training only
+    per_set = [nli_neutrals // len(NLI_NEUTRAL_SETS) + (k < nli_neutrals % len(NLI_NEUTRAL_SETS))
+               for k in range(len(NLI_NEUTRAL_SETS))]
+    nli_pairs: list[Pair] = []
+    for name, n in zip(NLI_NEUTRAL_SETS, per_set):
+        path = nli / name / "pairs.jsonl"
+        rows = [r for r in _read_jsonl(path) if r["label"] == "neutral"]
+        rng.shuffle(rows)
+        info = {"path": f"nli-train/{name}/pairs.jsonl", "sha256": sha256_file(path), "read": len(rows),
+                "note": "neutral pairs only"}
+        prov[name] = info
+        nli_pairs += keep([Pair(premise(None, r["premise"]), normalize_quantities(r["hypothesis"]),
+                                LABELS.index("neutral"), name) for r in rows[:n]], info)
+
+    pool = [p for name in REAL_CLAIMS_HOLDOUT_SETS for p in sets[name]]
+    rng.shuffle(pool)
+    dev, rest, heldout = split_pairs(pool, dev_pairs, heldout_pairs)
+    train = av_train + rest + nli_pairs
+    rng.shuffle(train)
+    return {"train": train, "dev": av_dev + dev, "averitec_dev": av_dev, "heldout": heldout, "prov": prov,
+            "weights": weights}
+
+
+def claim_only_bias_weights(sample: list[Pair], pool: list[Pair], seed: int, folds: int = 5) -> tuple[dict, dict]:
+    """Example reweighting against the claim-only bias (Schuster et al. 2019; Utama et al. 2020):
+    a logistic regression on hashed word 1-2-grams of the hypothesis ALONE (class-balanced) predicts
+    entailment vs contradiction; each FEVER pair of `sample` gets loss weight 1 - p_bias(gold label).
+    Cross-fitted: the sample is cut into `folds` parts, and each part is scored by a model fitted on
+    the whole de-duplicated FEVER `pool` minus the claims of that part. Returns ({pair: weight}, info)."""
+    import numpy as np
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vec = HashingVectorizer(ngram_range=(1, 2), n_features=2**20, alternate_sign=False, norm="l2",
+                            lowercase=True)
+    order = list(range(len(sample)))
+    random.Random(seed + 7).shuffle(order)
+    e = LABELS.index("entailment")
+    weights: dict[Pair, float] = {}
+    accs = []
+    for k in range(folds):
+        part = [sample[i] for i in order[k::folds]]
+        if not part:
+            continue
+        claims = {claim_key(p.hypothesis) for p in part}
+        fit = [p for p in pool if claim_key(p.hypothesis) not in claims]
+        clf = LogisticRegression(C=1.0, max_iter=1000, class_weight="balanced")
+        clf.fit(vec.transform([p.hypothesis for p in fit]), [int(p.label == e) for p in fit])
+        prob_e = clf.predict_proba(vec.transform([p.hypothesis for p in part]))[:, 1]
+        for p, pe in zip(part, prob_e):
+            gold = pe if p.label == e else 1.0 - pe
+            weights[p] = float(1.0 - gold)
+            accs.append(gold > 0.5)
+    w = np.array(list(weights.values()) or [1.0])
+    info = {"method": "claim-only hashed 1-2-gram logistic regression, cross-fitted", "folds": folds,
+            "bias_model_accuracy": round(float(np.mean(accs)) if accs else 0.0, 4),
+            "mean_weight": round(float(w.mean()), 4), "weight_quartiles": [round(float(q), 4) for q in np.quantile(w, [0.25, 0.5, 0.75])]}
+    return weights, info
+
+
+def _retrieved_fever_neutrals(hyps: list[str], fever: list[Pair], encode, seed: int, cache_dir: Path | None,
+                              pool: int = 3000, max_cosine: float = 0.85, min_cosine: float = 0.4) -> list[Pair]:
+    """Each hypothesis with its nearest FEVER premise (MiniLM cosine in [min, max]); cached."""
+    import hashlib
+
+    import numpy as np
+
+    key = hashlib.sha256(json.dumps([seed, pool, hyps, len(fever)]).encode()).hexdigest()[:16]
+    path = cache_dir / f"nei-retrieved-{key}.jsonl" if cache_dir else None
+    if path and path.exists():
+        rows = [json.loads(line) for line in path.open(encoding="utf-8")]
+        return [Pair(r["premise"], r["hypothesis"], LABELS.index("neutral"), "fever-nei+retrieved") for r in rows]
+    rng = random.Random(seed + 1)
+    prems = list(dict.fromkeys(p.premise for p in fever))
+    rng.shuffle(prems)
+    prems = prems[:pool]
+    pv = np.asarray(encode(prems), dtype=np.float32)
+    hv = np.asarray(encode(hyps), dtype=np.float32)
+    out = []
+    for h, row in zip(hyps, hv @ pv.T):
+        for j in np.argsort(-row)[:8]:
+            if row[j] > max_cosine:
+                continue
+            if row[j] >= min_cosine:
+                out.append(Pair(prems[j], h, LABELS.index("neutral"), "fever-nei+retrieved"))
+            break
+    if path:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps({"premise": p.premise, "hypothesis": p.hypothesis}) + "\n" for p in out),
+                       encoding="utf-8")
+        os.replace(tmp, path)
+    return out
+
+
+def real_claims_base_conflict(base: str | None, seed: int, dev_pairs: int, heldout_pairs: int) -> bool:
+    """Whether a `--base` artefact may have trained on this real-claims run's held-out pairs: only when
+    it trained on one of the sets this recipe holds out from (AVeriTeC train, LIAR-PLUS, Check-COVID,
+    FEVER train) with another split (recipe, seed or split sizes). A default-recipe model (models/stance
+    v2: SNLI, MNLI, ... only) never saw them."""
+    if base is None or not (Path(base) / "meta.json").exists():
+        return False
+    meta = json.loads((Path(base) / "meta.json").read_text())
+    if not set(meta.get("data") or {}) & {"averitec-train", *REAL_CLAIMS_HOLDOUT_SETS}:
+        return False
+    hp = meta.get("hyper_parameters") or {}
+    return (hp.get("recipe") != "real-claims" or hp.get("seed") != seed or hp.get("dev_pairs") != dev_pairs
+            or hp.get("heldout_pairs") != heldout_pairs)
+
+
 def _base_info(base: str | None) -> dict | None:
     """Provenance of a `--base` that is itself a FactLedger stance artefact (training continued from it)."""
     if base is None or not (Path(base) / "meta.json").exists():
@@ -187,13 +537,30 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="factledger train stance", description=__doc__.splitlines()[0])
     p.add_argument("--out", default="models/stance", help="artefact folder (default: models/stance)")
     p.add_argument("--checkpoint-dir", default=None, help="where checkpoints go (default: <out>/checkpoints)")
-    p.add_argument("--max-pairs", type=int, default=40000, help="training pairs after de-duplication")
-    p.add_argument("--dev-pairs", type=int, default=1500, help="held-out pairs for checkpoint choice and calibration")
-    p.add_argument("--heldout-pairs", type=int, default=2000,
-                   help="the last N shuffled pairs, never trained or calibrated on (the benchmark's calibration test)")
+    p.add_argument("--recipe", choices=RECIPES, default="default",
+                   help="training data: 'default' = the redistributable NLI sets; 'real-claims' = AVeriTeC train "
+                        "claims with their question-answer evidence (+ distractor copies), LIAR-PLUS, Check-COVID, "
+                        "a balanced FEVER-train sample and hard neutrals, all through verifiers.evidence formatting")
+    p.add_argument("--max-pairs", type=int, default=None,
+                   help="training pairs after de-duplication (default: 40000; real-claims: all)")
+    p.add_argument("--dev-pairs", type=int, default=None,
+                   help="held-out pairs for checkpoint choice and calibration (default 1500; real-claims: 400 of "
+                        "LIAR-PLUS/Check-COVID/FEVER, plus every AVeriTeC dev claim)")
+    p.add_argument("--heldout-pairs", type=int, default=None,
+                   help="the last N shuffled pairs, never trained or calibrated on (the benchmark's calibration "
+                        "test; default 2000; real-claims: 400)")
+    p.add_argument("--fever-pairs", type=int, default=8000,
+                   help="real-claims: FEVER-train pairs, balanced entailment/contradiction (seeded sample)")
+    p.add_argument("--hard-neutrals", type=int, default=3000,
+                   help="real-claims: FEVER NOT ENOUGH INFO claims against another claim's evidence on the same subject")
+    p.add_argument("--nli-neutrals", type=int, default=2000,
+                   help="real-claims: neutral pairs from mnli-dev-matched / anli / snli (training only)")
+    p.add_argument("--debias", action="store_true",
+                   help="real-claims: weight each FEVER pair's loss by 1 - p(gold) of a cross-fitted claim-only "
+                        "bias model (Schuster et al. 2019 / Utama et al. 2020 example reweighting)")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--max-length", type=int, default=None, help="word pieces (default 128; real-claims: 256)")
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--warmup", type=float, default=0.06, help="fraction of steps for linear warm-up")
     p.add_argument("--seed", type=int, default=13)
@@ -212,9 +579,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieved-neutrals", type=int, default=0,
                    help="with --synthetic: this many hard neutral pairs, each hypothesis with the nearest premise "
                         "(MiniLM) of another pair")
-    p.add_argument("--select", choices=("nli-dev", "fever-dev", "both"), default="both",
+    p.add_argument("--select", choices=("nli-dev", "fever-dev", "both", "averitec-fever"), default=None,
                    help="checkpoint choice: held-out NLI dev accuracy, FEVER-Symmetric DEV supports-vs-refutes "
-                        "accuracy (a dev split; its test split is never read here), or their mean")
+                        "accuracy (a dev split; its test split is never read here), or their mean (default 'both'); "
+                        "real-claims: 'averitec-fever' = mean of AVeriTeC dev-claim 3-way macro-F1 and "
+                        "FEVER-Symmetric dev accuracy")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward pass (about 1.4x faster "
                    "on CPUs with AVX512-BF16; master weights stay fp32)")
     return p
@@ -279,6 +648,15 @@ def _metrics(logits, labels) -> dict:
 
 def run(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    real = args.recipe == "real-claims"
+    if args.debias and not real:
+        raise ConfigError("--debias needs --recipe real-claims")
+    for name, default, real_default in (("max_pairs", 40000, 0), ("dev_pairs", 1500, 400), ("heldout_pairs", 2000, 400),
+                                        ("max_length", 128, 256), ("select", "both", "averitec-fever")):
+        if getattr(args, name) is None:
+            setattr(args, name, real_default if real else default)
+    if args.select == "averitec-fever" and not real:
+        raise ConfigError("--select averitec-fever needs --recipe real-claims")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -302,12 +680,29 @@ def run(argv: list[str]) -> int:
     (ckpt_dir / ".gitignore").write_text("*\n")
 
     t_load = time.time()
-    pairs, prov = load_pairs(shared_dir() / "data" / "nli-train", args.seed)
-    rng = random.Random(args.seed)
-    rng.shuffle(pairs)
-    dev, train = split_pairs(pairs, args.dev_pairs, args.heldout_pairs)[:2]
+    averitec_dev: list[Pair] = []
+    loss_weights: dict[Pair, float] = {}
+    if real:
+        if real_claims_base_conflict(args.base, args.seed, args.dev_pairs, args.heldout_pairs):
+            raise ConfigError(f"--base {args.base}: that model trained on AVeriTeC/LIAR-PLUS/Check-COVID/FEVER-train "
+                              "with another split (recipe, seed or split sizes); this run's dev and held-out pairs "
+                              "would not be held out")
+        from verifiers.embed import MiniLMEmbedder
+
+        data = real_claims_pairs(shared_dir() / "data", args.seed, fever_pairs=args.fever_pairs,
+                                 hard_neutrals=args.hard_neutrals, nli_neutrals=args.nli_neutrals, debias=args.debias,
+                                 encode=MiniLMEmbedder().encode, cache_dir=ckpt_dir,
+                                 dev_pairs=args.dev_pairs, heldout_pairs=args.heldout_pairs)
+        dev, train, prov, averitec_dev = data["dev"], data["train"], data["prov"], data["averitec_dev"]
+        loss_weights = data["weights"]
+        pairs = train
+    else:
+        pairs, prov = load_pairs(shared_dir() / "data" / "nli-train", args.seed)
+        rng = random.Random(args.seed)
+        rng.shuffle(pairs)
+        dev, train = split_pairs(pairs, args.dev_pairs, args.heldout_pairs)[:2]
     base_hp = (args.base_info or {}).get("hyper_parameters")
-    if base_hp and base_saw_held_out(base_hp, len(pairs), args.seed, args.dev_pairs, args.heldout_pairs):
+    if not real and base_hp and base_saw_held_out(base_hp, len(pairs), args.seed, args.dev_pairs, args.heldout_pairs):
         raise ConfigError(f"--base {args.base}: that model may have trained on this run's dev or held-out pairs "
                           "(another seed, a smaller dev split or more training pairs); its dev and calibration "
                           "numbers would not be held out")
@@ -321,8 +716,11 @@ def run(argv: list[str]) -> int:
     args.synth_info = synth_info
     counts = {d: sum(1 for p in train if p.dataset == d) for d in (*DATASETS, *(f"{d}+synth" for d in DATASETS))}
     counts = {d: n for d, n in counts.items() if n}
+    if real:
+        counts = dict(sorted(Counter(p.dataset for p in train).items()))
     label_counts = {lab: sum(1 for p in train if p.label == i) for i, lab in enumerate(LABELS)}
-    print(f"pairs: {len(pairs)} after de-duplication; train {len(train)}, dev {len(dev)}; "
+    print(f"recipe {args.recipe}: pairs: {len(pairs)} after de-duplication; train {len(train)}, dev {len(dev)}"
+          f"{f' (averitec dev claims {len(averitec_dev)})' if real else ''}; "
           f"by set {counts}; by label {label_counts} ({time.time() - t_load:.1f}s)", flush=True)
 
     tok = AutoTokenizer.from_pretrained(base)
@@ -371,10 +769,17 @@ def run(argv: list[str]) -> int:
         e, c = LABELS.index("entailment"), LABELS.index("contradiction")
         m["fever_dev_acc"] = round(float(((fl[:, e] > fl[:, c]).long() == torch.tensor(
             [int(p.label == e) for p in fever_dev])).float().mean()), 4)
+        if averitec_dev:
+            al = _logits(model, tok, averitec_dev, args.max_length)
+            am = _metrics(al, [p.label for p in averitec_dev])
+            m["averitec_dev_macro_f1"], m["averitec_dev_acc"] = am["macro_f1"], am["acc"]
         state["history"].append(m)
         # ties go to the later checkpoint (more training) through the other dev measure
-        score = {"fever-dev": m["fever_dev_acc"] + 1e-3 * m["acc"], "nli-dev": m["acc"] + 1e-3 * m["fever_dev_acc"],
-                 "both": (m["acc"] + m["fever_dev_acc"]) / 2}[args.select]
+        if args.select == "averitec-fever":
+            score = (m["averitec_dev_macro_f1"] + m["fever_dev_acc"]) / 2
+        else:
+            score = {"fever-dev": m["fever_dev_acc"] + 1e-3 * m["acc"], "nli-dev": m["acc"] + 1e-3 * m["fever_dev_acc"],
+                     "both": (m["acc"] + m["fever_dev_acc"]) / 2}[args.select]
         if score > state["best_acc"]:
             state["best_acc"], state["best_step"] = score, state["step"]
             torch.save(model.state_dict(), ckpt_dir / "best.pt")
@@ -397,7 +802,11 @@ def run(argv: list[str]) -> int:
             enc, labels = _encode(tok, train, b, args.max_length)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
                 logits = model(**enc).logits
-            loss = torch.nn.functional.cross_entropy(logits.float(), labels)
+            if loss_weights:  # --debias: FEVER pairs weighted by 1 - p_bias(gold), the rest 1
+                w = torch.tensor([loss_weights.get(train[i], 1.0) for i in b])
+                loss = (torch.nn.functional.cross_entropy(logits.float(), labels, reduction="none") * w).mean()
+            else:
+                loss = torch.nn.functional.cross_entropy(logits.float(), labels)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -441,13 +850,15 @@ def package(args, out: Path, ckpt_dir: Path, model, tok, dev, state, prov, train
     tok.save_pretrained(out)
     weights = out / "model.safetensors"
     meta = {
-        "version": VERSION,
+        "version": REAL_CLAIMS_VERSION if args.recipe == "real-claims" else VERSION,
         "name": "factledger-stance-minilm",
         "labels": list(LABELS),
         "input_order": ["premise=evidence passage", "hypothesis=claim"],
         "max_length": args.max_length,
         "temperature": temperature,
-        "calibration": {"method": "temperature", "fitted_on": f"held-out NLI dev split ({len(dev)} pairs)",
+        "calibration": {"method": "temperature", "fitted_on": (
+            f"held-out dev split ({len(dev)} pairs: AVeriTeC dev claims + LIAR-PLUS/Check-COVID/FEVER pairs)"
+            if args.recipe == "real-claims" else f"held-out NLI dev split ({len(dev)} pairs)"),
                         "dev_nll_before": dev_m["nll"], "dev_nll_after": dev_cal["nll"]},
         "weights_sha256": sha256_file(weights),
         "dtype": "float16",
@@ -458,7 +869,9 @@ def package(args, out: Path, ckpt_dir: Path, model, tok, dev, state, prov, train
         "dev": dev_m,
         "hyper_parameters": {k: getattr(args, k) for k in ("max_pairs", "dev_pairs", "heldout_pairs", "epochs", "batch_size", "max_length",
                                                           "lr", "warmup", "seed", "threads", "train_word_embeddings",
-                                                          "synthetic", "retrieved_neutrals", "select", "bf16")},
+                                                          "synthetic", "retrieved_neutrals", "select", "bf16",
+                                                          "recipe", "fever_pairs", "hard_neutrals", "nli_neutrals",
+                                                          "debias")},
         "synthetic": getattr(args, "synth_info", None),
         "base": getattr(args, "base_info", None),
         "data": prov,
@@ -482,6 +895,19 @@ def package(args, out: Path, ckpt_dir: Path, model, tok, dev, state, prov, train
 
 SELECT_TEXT = {"nli-dev": "held-out NLI dev accuracy", "fever-dev": "FEVER-Symmetric dev accuracy",
                "both": "the mean of held-out NLI dev and FEVER-Symmetric dev accuracy"}
+
+
+def _real_claims_text(meta: dict) -> str:
+    hp = meta["hyper_parameters"]
+    av = meta["data"].get("averitec-train", {})
+    return (f"Recipe `real-claims` (the paragraph after this one describes the default recipe, not this model): "
+            f"AVeriTeC train claims (split by `training.stance.averitec_split`: {av.get('claims_by_split')}; only the "
+            f"'train' share trains, 'dev' chooses the checkpoint and joins the calibration split, 'fit' is never read "
+            f"here), premise = `verifiers.evidence.joint_premise` of their question-answer items, each claim also once "
+            f"with 1-2 items of other claims inserted; LIAR-PLUS; Check-COVID; {hp.get('fever_pairs')} FEVER-train pairs "
+            f"(balanced, detokenised); {hp.get('hard_neutrals')} FEVER NOT ENOUGH INFO claims against evidence on the same "
+            f"subject (else the nearest by MiniLM); {hp.get('nli_neutrals')} MNLI/ANLI/SNLI neutrals; all through "
+            f"`verifiers.evidence` formatting. Counts per set: {meta['train_pairs_by_set']}.\n\n")
 
 
 def write_model_card(out: Path, meta: dict) -> None:
@@ -520,7 +946,7 @@ Label order: {', '.join(meta['labels'])}. Calibration: temperature {meta['temper
 (fitted on the held-out dev split; NLL {meta['calibration']['dev_nll_before']} -> {meta['calibration']['dev_nll_after']}).{base_text}
 
 ## Training data
-Only the redistributable sets of `../shared/data/nli-train` (never `fever-dev`, never an evaluation
+{_real_claims_text(meta) if hp.get('recipe') == 'real-claims' else ''}Only the redistributable sets of `../shared/data/nli-train` (never `fever-dev`, never an evaluation
 set). Pairs de-duplicated on normalised (premise, hypothesis) in the order below (so CAD-SNLI's
 copies of SNLI count once); Breaking NLI capped at {BREAKING_NLI_MAX} random pairs (it is 87%
 contradiction); then shuffled with seed {hp['seed']}, the first {hp['dev_pairs']} held out as dev

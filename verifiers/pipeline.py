@@ -17,12 +17,13 @@ from factledger.settings import Thresholds
 from factledger.timing import Stages
 from verifiers.cache import predict_pairs
 from verifiers.embed import Embedder
+from verifiers.evidence import joint_premise, normalize_quantities, premise
 from verifiers.providers import Candidates, Provider
 from verifiers.stance import StanceModel
 from verifiers.textfeatures import content_stems
-from verifiers.verdict import decide
+from verifiers.verdict import Aggregator, decide, decide_fitted, joint_items
 
-__all__ = ["Verifier"]
+__all__ = ["Verifier", "joint_stances"]
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +66,38 @@ def _rrf(ranked: Sequence[str], k: int) -> dict[str, float]:
     return {pid: 1.0 / (k + i + 1) for i, pid in enumerate(ranked)}
 
 
-def _with_title(p: Passage, sources: dict[str, Source]) -> str:
-    """Passage text prefixed with its page title, as FEVER-style verifiers do (context for "it")."""
-    title = sources[p.source_id].title if p.source_id in sources else None
-    return f"{title}: {p.text}" if title and title.lower() not in p.text.lower() else p.text
+def _title(p: Passage, sources: dict[str, Source]) -> str | None:
+    return sources[p.source_id].title if p.source_id in sources else None
+
+
+def _stance_input(p: Passage, sources: dict[str, Source]) -> str:
+    """What the stance model reads of a passage: its window (the passage with its neighbours) with
+    the page title in front, quantities normalised (verifiers.evidence)."""
+    return premise(_title(p, sources), p.context or p.text)
+
+
+def joint_stances(stance: StanceModel, claims: Sequence[Claim], kept: Sequence[Sequence[Evidence]],
+                  t: Thresholds) -> list[StanceScores | None]:
+    """Each claim against its strongest relevant passages read together (`joint_items`), in one
+    stance call for all claims; None for a claim with no relevant passage."""
+    sets = [joint_items(ev, t) for ev in kept]
+    todo = [i for i, items in enumerate(sets) if items]
+    scores = predict_pairs(stance, [
+        (normalize_quantities(claims[i].text),
+         joint_premise((e.source.title, e.passage.context or e.passage.text) for e in sets[i]))
+        for i in todo])
+    out: list[StanceScores | None] = [None] * len(claims)
+    for i, sc in zip(todo, scores, strict=True):
+        out[i] = sc
+    return out
 
 
 class Verifier:
     """Hybrid retrieval (lexical + embedding, fused by reciprocal rank) and a stance step."""
 
     def __init__(self, providers: Sequence[Provider], embedder: Embedder, stance: StanceModel, thresholds: Thresholds,
-                 *, before: str | None = None, cache: ResultCache | None = None):
+                 *, before: str | None = None, cache: ResultCache | None = None,
+                 aggregator: Aggregator | None = None):
         self.providers = list(providers)
         self.embedder = embedder
         self.stance = stance
@@ -83,6 +105,7 @@ class Verifier:
         self.before = before  # ISO date: ignore sources published after it (undated sources are kept)
         self.cache = cache  # whole results, reused only while every provider's sources are unchanged
         self.reused = 0  # claims answered from the cache (counted for benchmarks and tests)
+        self.aggregator = aggregator  # fitted verdict model (models/verdict); None: the rule `decide`
 
     def results_key(self) -> str | None:
         """What a claim's result depends on besides the claim: code, model revisions, thresholds,
@@ -92,7 +115,8 @@ class Verifier:
         emb, st = getattr(self.embedder, "revision", None), getattr(self.stance, "revision", None)
         if not self.providers or None in prints or not emb or not st:
             return None
-        parts = [_code_revision(), emb, st, self.t.as_dict(), self.before, prints]
+        agg = self.aggregator.revision if self.aggregator else None
+        parts = [_code_revision(), emb, st, self.t.as_dict(), self.before, prints, agg]
         return "results:" + sha256_text(json.dumps(parts, sort_keys=True, default=str))
 
     def check(self, claims: Sequence[Claim], progress: Callable[[int, int, Claim], None] | None = None,
@@ -131,22 +155,38 @@ class Verifier:
         need = {p.passage_id: p for f in found for p in f.passages.values() if p.embedding is None}
         if need:
             with stages("embed"):
-                vecs = self.embedder.encode([p.text for p in need.values()])
-            embedded = {pid: Passage(p.source_id, p.text, p.start, p.end, tuple(float(x) for x in v))
+                titles = {pid: next((_title(p, f.sources) for f in found if pid in f.passages), None)
+                          for pid, p in need.items()}
+                vecs = self.embedder.encode([premise(titles[pid], p.text) for pid, p in need.items()])
+            embedded = {pid: replace(p, embedding=tuple(float(x) for x in v))
                         for (pid, p), v in zip(need.items(), vecs, strict=True)}
             for f in found:
                 f.passages.update({pid: embedded[pid] for pid in f.passages if pid in embedded})
         with stages("retrieve"):
             pools = [self._pool(claim, qvec, f) for claim, qvec, f in zip(claims, qvecs, found, strict=True)]
-        pairs = [(claim.text, _with_title(f.passages[pid], f.sources))
+        pairs = [(normalize_quantities(claim.text), _stance_input(f.passages[pid], f.sources))
                  for claim, f, (pool, _) in zip(claims, found, pools, strict=True) for pid in pool]
         with stages("stance"):
             scores = iter(predict_pairs(self.stance, pairs))
-        results = []
+        kept = []
         with stages("decide"):
             for claim, f, (pool, relevance) in zip(claims, found, pools, strict=True):
                 stances = [next(scores) for _ in pool]
-                results.append(self._decide(claim, f, pool, relevance, stances))
+                kept.append(self._keep(claim, f, pool, relevance, stances))
+        joints: list[StanceScores | None] = [None] * len(claims)
+        if self.aggregator is not None:
+            with stages("stance"):
+                joints = joint_stances(self.stance, claims, kept, self.t)
+        results = []
+        with stages("decide"):
+            for claim, f, evidence, joint in zip(claims, found, kept, joints, strict=True):
+                if self.aggregator is not None:
+                    verdict = decide_fitted(claim.claim_id, evidence, self.t, self.aggregator, joint)
+                else:
+                    verdict = decide(claim.claim_id, evidence, self.t)
+                fact_checks = sorted(f.fact_checks, key=lambda fc: -fc.similarity)
+                results.append(ClaimResult(claim, tuple(f.sources.values()), tuple(e.passage for e in evidence),
+                                           tuple(evidence), verdict, tuple(fact_checks)))
         return results
 
     def _retrieve(self, claims: Sequence[Claim], qvecs: np.ndarray,
@@ -196,10 +236,10 @@ class Verifier:
         pool = sorted(ids, key=lambda i: -fused[i])[: max(2 * self.t.top_k, 10)]
         return pool, {pid: (sims[pid], fused[pid]) for pid in pool}
 
-    def _decide(self, claim: Claim, f: _Found, pool: list[str], scores: dict[str, tuple[float, float]],
-                stances: list[StanceScores]) -> ClaimResult:
-        """Keep the `top_k` of the pool by fused relevance plus the stance model's share of
-        "not neutral" (weighted by `stance_rerank_weight`), then decide on them."""
+    def _keep(self, claim: Claim, f: _Found, pool: list[str], scores: dict[str, tuple[float, float]],
+              stances: list[StanceScores]) -> list[Evidence]:
+        """The `top_k` of the pool by fused relevance plus the stance model's share of
+        "not neutral" (weighted by `stance_rerank_weight`)."""
         w = self.t.stance_rerank_weight
         scored = sorted(zip(pool, stances, strict=True),
                         key=lambda pair: -(scores[pair[0]][1] + w * (1.0 - pair[1].neutral)))[: self.t.top_k]
@@ -208,7 +248,4 @@ class Verifier:
             p = f.passages[pid]
             evidence.append(Evidence(claim.claim_id, p, f.sources[p.source_id], rank,
                                      round(scores[pid][0], 6), round(f.lexical[pid], 6), st))
-        verdict = decide(claim.claim_id, evidence, self.t)
-        fact_checks = sorted(f.fact_checks, key=lambda fc: -fc.similarity)
-        return ClaimResult(claim, tuple(f.sources.values()), tuple(e.passage for e in evidence), tuple(evidence),
-                           verdict, tuple(fact_checks))
+        return evidence

@@ -134,7 +134,7 @@ class CorpusProvider:
         finally:
             cur.close()
         found: dict[str, tuple[str, Source, Passage]] = {}
-        for (pid, sid, text, start, end, provider, url, final_url, title, fetched_at, http_status,
+        for (pid, sid, text, start, end, context, provider, url, final_url, title, fetched_at, http_status,
              ctype, raw_sha, text_sha, extractor, ext_ver, fstatus, reason) in rows:
             src = Source(
                 provider=provider, url=url, final_url=final_url, title=title, fetched_at=fetched_at,
@@ -142,7 +142,8 @@ class CorpusProvider:
                 extractor=extractor, extractor_version=ext_ver, fetch_status=FetchStatus(fstatus),
                 status_reason=reason,
             )
-            passage = Passage(source_id=sid, text=text, start=start, end=end, embedding=self._embedding(pid))
+            passage = Passage(source_id=sid, text=text, start=start, end=end, embedding=self._embedding(pid),
+                              context=context)
             if passage.passage_id != pid:  # ids are derived from content; a mismatch means tampering
                 log.warning("passage %s does not match its stored text; skipped", pid)
                 continue
@@ -293,6 +294,4 @@ class WikipediaProvider:
             extractor_version=str(page.get("lastrevid", "")) or None, fetch_status=FetchStatus.OK,
             status_reason="ok",
         )
-        chunks = self.splitter.split(text)
-        passages = tuple(Passage(source_id=source.source_id, text=c.text, start=c.start, end=c.end) for c in chunks)
-        return source, passages
+        return source, self.splitter.passages(source.source_id, text)

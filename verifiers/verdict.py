@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from factledger.records import Evidence, Label, Verdict
+from factledger.records import Evidence, Label, StanceScores, Verdict
 from factledger.settings import Thresholds
 
-__all__ = ["decide", "independent_groups"]
+__all__ = ["FEATURES", "Aggregator", "decide", "decide_fitted", "features", "independent_groups", "joint_items",
+           "relevant"]
 
 
 def _norm_text(text: str) -> str:
@@ -110,3 +115,112 @@ def decide(claim_id: str, evidence: Sequence[Evidence], t: Thresholds) -> Verdic
     conf = round(float(conf), 4)
     return Verdict(claim_id=claim_id, label=label, confidence=conf, rationale=why,
                    needs_review=conf < t.review_below_confidence)
+
+
+# --- The fitted aggregator --------------------------------------------------------------------------
+# Claim-level features of the kept evidence; a multinomial logistic regression over them (fitted by
+# `factledger train verdict` on real fact-checked claims, models/verdict/aggregator.json) gives the
+# four verdict probabilities. Passages below `topical_min_similarity` are off-topic: their stance is
+# read as neutral (they can be listed, never decide).
+
+FEATURES = (
+    "support_max", "refute_max", "support_top", "refute_top", "support_mean3", "refute_mean3",
+    "both_strong", "n_support", "n_refute", "similarity_max", "similarity_mean3", "relevant_share",
+    "joint_support", "joint_refute", "joint_neutral",
+)
+JOINT_PASSAGES = 3  # the strongest relevant passages read together as one evidence set
+
+
+def relevant(e: Evidence, t: Thresholds) -> bool:
+    """The relevance gate: a passage moves the verdict only when it is about the claim."""
+    return e.similarity >= t.topical_min_similarity
+
+
+def joint_items(evidence: Sequence[Evidence], t: Thresholds) -> list[Evidence]:
+    """The passages the joint reading takes: the relevant ones, best-ranked first, at most
+    `JOINT_PASSAGES`, one per independent source."""
+    groups = independent_groups(evidence, t.near_duplicate_cosine)
+    seen: set[int] = set()
+    out = []
+    for g, e in sorted(zip(groups, evidence, strict=True), key=lambda x: x[1].rank):
+        if relevant(e, t) and g not in seen:
+            seen.add(g)
+            out.append(e)
+    return out[:JOINT_PASSAGES]
+
+
+def features(evidence: Sequence[Evidence], t: Thresholds, joint: StanceScores | None) -> list[float]:
+    """The aggregator's inputs, in `FEATURES` order."""
+    ranked = sorted(evidence, key=lambda e: e.rank)
+    gated = [(e.stance.support, e.stance.refute) if relevant(e, t) else (0.0, 0.0) for e in ranked]
+    sup = [s for s, _ in gated] or [0.0]
+    ref = [r for _, r in gated] or [0.0]
+    sims = [e.similarity for e in ranked] or [0.0]
+    j = joint or StanceScores(0.0, 0.0, 1.0)
+    return [
+        max(sup), max(ref), sup[0], ref[0], float(np.mean(sup[:3])), float(np.mean(ref[:3])),
+        min(max(sup), max(ref)), float(sum(s >= 0.5 for s in sup)), float(sum(r >= 0.5 for r in ref)),
+        max(sims), float(np.mean(sims[:3])), sum(relevant(e, t) for e in ranked) / max(1, len(ranked)),
+        j.support, j.refute, j.neutral,
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregator:
+    """A fitted multinomial logistic regression from `features` to the four verdicts."""
+
+    labels: tuple[Label, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[tuple[float, ...], ...]  # one row per label
+    intercept: tuple[float, ...]
+    revision: str
+    origin: str
+
+    @classmethod
+    def load(cls, path: Path) -> Aggregator:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        if tuple(meta["features"]) != FEATURES:
+            raise ValueError(f"aggregator features differ from this code's: {path}")
+        return cls(tuple(Label(x) for x in meta["labels"]), tuple(meta["mean"]), tuple(meta["scale"]),
+                   tuple(tuple(r) for r in meta["coef"]), tuple(meta["intercept"]),
+                   f"{meta['version']}+{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}", meta.get("origin", ""))
+
+    def probabilities(self, x: Sequence[float]) -> dict[Label, float]:
+        z = (np.asarray(x, dtype=np.float64) - np.asarray(self.mean)) / np.asarray(self.scale)
+        logits = np.asarray(self.coef) @ z + np.asarray(self.intercept)
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        return dict(zip(self.labels, p.tolist(), strict=True))
+
+
+def decide_fitted(claim_id: str, evidence: Sequence[Evidence], t: Thresholds, aggregator: Aggregator,
+                  joint: StanceScores | None) -> Verdict:
+    """The verdict the fitted aggregator finds most probable, its probability as the confidence.
+
+    `conflicting` needs a strong support and a strong refutation (both at least `conflict_min_prob`,
+    relevant passages); otherwise the next most probable verdict is taken. The rationale names the
+    deciding passages' ranks: the relevant passages on the winning side."""
+    probs = aggregator.probabilities(features(evidence, t, joint))
+    rel = [e for e in evidence if relevant(e, t)]
+    best_s = max((e.stance.support for e in rel), default=0.0)
+    best_r = max((e.stance.refute for e in rel), default=0.0)
+    order = sorted(probs, key=lambda lab: -probs[lab])
+    if order[0] is Label.CONFLICTING and not (best_s >= t.conflict_min_prob and best_r >= t.conflict_min_prob):
+        order = order[1:]
+    label = order[0]
+    conf = round(float(probs[label]), 4)
+    sup = [e.rank for e in rel if e.stance.support >= max(e.stance.refute, e.stance.neutral)]
+    ref = [e.rank for e in rel if e.stance.refute >= max(e.stance.support, e.stance.neutral)]
+    off = len(evidence) - len(rel)
+    side = {Label.SUPPORTED: f"supported by passage(s) {_ranks(sup)}" if sup else "the evidence read together supports it",
+            Label.REFUTED: f"refuted by passage(s) {_ranks(ref)}" if ref else "the evidence read together refutes it",
+            Label.CONFLICTING: f"passage(s) {_ranks(sup)} support and {_ranks(ref)} refute",
+            Label.NOT_ENOUGH_EVIDENCE: "no relevant passage decides it"}[label]
+    why = f"{side}; {len(rel)} of {len(evidence)} passages relevant" + (f", {off} off-topic" if off else "")
+    return Verdict(claim_id=claim_id, label=label, confidence=conf, rationale=why,
+                   needs_review=conf < t.review_below_confidence)
+
+
+def _ranks(ranks: Sequence[int]) -> str:
+    return ", ".join(f"#{r}" for r in ranks) or "none"

@@ -64,8 +64,7 @@ class PageFetcher:
         if len(text.split()) < 5:
             return Source(**base, fetch_status=FetchStatus.FAILED, status_reason="empty_text"), ()
         source = Source(**base, text_sha256=sha256_text(text), fetch_status=FetchStatus.OK, status_reason="ok")
-        chunks = self.splitter.split(text)
-        return source, tuple(Passage(source.source_id, c.text, c.start, c.end) for c in chunks)
+        return source, self.splitter.passages(source.source_id, text)
 
 
 def _collect(pages: PageFetcher, provider: str, hits: Sequence[tuple[str, str | None, str | None]]) -> Candidates:

@@ -61,7 +61,8 @@ _SOURCE_COLUMNS = ("source_id", "provider", "url", "final_url", "title", "fetche
 _FACT_CHECK_COLUMNS = ("run_id", "claim_id", "fact_check_id", "provider", "publisher", "publisher_site",
                        "review_url", "title", "textual_rating", "review_date", "claim_reviewed", "claimant",
                        "claim_date", "language", "similarity", "fetched_at")
-_PASSAGE_COLUMNS = ("passage_id", "source_id", "text", "span_start", "span_end", "sha256", "embedding", "run_id")
+_PASSAGE_COLUMNS = ("passage_id", "source_id", "text", "span_start", "span_end", "sha256", "embedding", "run_id",
+                    "context")
 _CLAIM_COLUMNS = ("claim_id", "article_id", "text", "sentence_text", "span_start", "span_end", "checkworthiness",
                   "claim_rank", "run_id")
 _EVIDENCE_COLUMNS = ("run_id", "claim_id", "passage_id", "evidence_rank", "similarity", "lexical",
@@ -127,7 +128,7 @@ def _insert_passages(con, run_id: str, passages: Sequence[Passage]) -> None:
     stored = _stored(con, "passages", "passage_id", list(unique))
     _insert_rows(con, "passages", _PASSAGE_COLUMNS, [
         (p.passage_id, p.source_id, p.text, p.start, p.end, p.sha256,
-         list(p.embedding) if p.embedding is not None else None, run_id)
+         list(p.embedding) if p.embedding is not None else None, run_id, p.context)
         for pid, p in unique.items() if pid not in stored])
 
 

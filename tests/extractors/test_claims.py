@@ -226,3 +226,20 @@ def test_fronted_by_clause_left_alone_without_a_fact_or_with_intent(splitter):
         "By granting formal recognition, the council has broken ranks with its allies."]
     # the main verb attributes intent: no claim, as without the fronted clause
     assert _atoms(splitter, "By recognising the government in 2025, Norway aims to secure new contracts.") == []
+
+
+def test_a_documents_own_short_lines_are_kept_when_asked(splitter):
+    text = "Did the minimum wage rise in 2020?\nNo\n$7.25 per hour"
+    assert [c.text for c in splitter.split(text)] == ["Did the minimum wage rise in 2020?"]  # chrome rules drop the rest
+    kept = splitter.split(text, drop_boilerplate=False)
+    assert " ".join(c.text for c in kept).split() == text.split()
+
+
+def test_each_passage_carries_its_neighbours_as_context(splitter):
+    text = ("The Eiffel Tower is a lattice tower in Paris, France. It is 330 metres tall including its antennas. "
+            "About 6 million people visit the tower each year.")
+    passages = splitter.passages("s1", text)
+    assert [p.text for p in passages][1] == "It is 330 metres tall including its antennas."
+    assert passages[1].context == text
+    assert passages[0].context.startswith("The Eiffel Tower") and "330 metres" in passages[0].context
+    assert "lattice" not in passages[2].context.split("...")[-1] or passages[2].context.endswith("each year.")

@@ -40,8 +40,8 @@ def store_passages(db, vectors: np.ndarray) -> list[str]:
                "('web-src', 'web', 'https://example.org/', now(), 'ok', 'ok', 'r1')")
     frame = pd.DataFrame({"passage_id": ids, "embedding": list(vectors)})
     db.execute("INSERT INTO passages SELECT passage_id, 'corpus-src', 'text ' || passage_id, 0, 10, 'x', "
-               "embedding::FLOAT[384], 'r1' FROM frame")
-    db.execute("INSERT INTO passages VALUES ('no-vector', 'web-src', 'web text', 0, 8, 'y', NULL, 'r1')")
+               "embedding::FLOAT[384], 'r1', NULL FROM frame")
+    db.execute("INSERT INTO passages VALUES ('no-vector', 'web-src', 'web text', 0, 8, 'y', NULL, 'r1', NULL)")
     return ids
 
 

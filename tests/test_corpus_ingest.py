@@ -1,0 +1,55 @@
+"""`corpus add` keeps every document: a JSON Lines record's own text is never page chrome."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT, SHARED, need_shared
+
+from factledger.corpus import ingest
+
+
+def _averitec_records():
+    path = need_shared(SHARED / "data" / "averitec-dev-a" / "claims.jsonl")
+    from training.verdict import averitec_evidence_records
+
+    claims = [json.loads(line) for line in path.open(encoding="utf-8")]
+    return averitec_evidence_records(claims)
+
+
+def test_every_averitec_evidence_item_becomes_a_passage(db, splitter, embedder, tmp_path):
+    records = _averitec_records()
+    assert len(records) == 710
+    corpus = tmp_path / "evidence.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    stats = ingest(db, "corpus", [corpus], splitter, embedder)
+    assert stats.documents == 710 and not stats.skipped
+    per_doc = dict(db.execute("""SELECT s.url || '|' || s.title, count(p.passage_id) FROM sources s
+                                 LEFT JOIN passages p USING (source_id) GROUP BY ALL""").fetchall())
+    assert stats.new_documents == db.execute("SELECT count(*) FROM sources").fetchone()[0] == 710
+    assert min(per_doc.values()) >= 1
+    # the short answers ("No", "$7.25 per hour") are among them, with their question in front
+    short = db.execute("""SELECT count(*) FROM passages WHERE length(text) - length(split_part(text, '?', 1)) < 12
+                          AND text LIKE '%?%'""").fetchone()[0]
+    assert short > 0
+
+
+def test_documents_that_yield_nothing_are_named_and_counted(db, splitter, embedder, tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(json.dumps({"id": "a", "url": "https://a.example/1", "text": "No"}) + "\n"
+                      + json.dumps({"id": "b", "url": "https://b.example/2", "text": "   "}) + "\n", encoding="utf-8")
+    stats = ingest(db, "corpus", [corpus], splitter, embedder)
+    assert (stats.new_documents, stats.skipped) == (1, (("https://b.example/2", "empty_text"),))
+    assert stats.summary() == "added 1 documents, 1 passages; 1 skipped: empty_text x 1"
+    again = ingest(db, "corpus-2", [corpus], splitter, embedder)
+    assert again.new_documents == 0 and ("https://a.example/1", "already_stored") in again.skipped
+
+
+def test_cli_corpus_add_fails_when_nothing_at_all_is_added(tmp_path):
+    corpus = tmp_path / "empty-texts.jsonl"
+    corpus.write_text(json.dumps({"id": "x", "text": ""}) + "\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "factledger.cli", "corpus", "add", str(corpus),
+                          "--db", str(tmp_path / "x.duckdb")], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 1, out.stderr
+    assert "0 documents, 0 passages; 1 skipped: empty_text x 1" in out.stdout
+    assert "skipped (empty_text)" in out.stderr
