@@ -53,6 +53,7 @@ from extractors.claims import claims_from_texts  # noqa: E402
 from factledger.records import Claim, FetchStatus, Label, Passage, Source  # noqa: E402
 from factledger.settings import Thresholds  # noqa: E402
 from training.stance import fever_text  # noqa: E402
+from verifiers.evidence import normalize_quantities  # noqa: E402
 from verifiers.calibration import expected_calibration_error, reliability_bins  # noqa: E402
 from verifiers.providers import Candidates  # noqa: E402
 from verifiers.verdict import decide  # noqa: E402
@@ -113,8 +114,9 @@ def bench_fever(stance, embedder, tune_rules: bool) -> dict:
     dev = _jsonl(DATA / "fever-symmetric" / "claims_dev.jsonl")
     test = _jsonl(DATA / "fever-symmetric" / "claims_test.jsonl")
 
-    def texts(rows):
-        return [fever_text(r["claim"]) for r in rows], [fever_text(r["evidence"][0]["text"]) for r in rows]
+    def texts(rows):  # as the product feeds the stance model: quantities normalised (verifiers.evidence)
+        return ([normalize_quantities(fever_text(r["claim"])) for r in rows],
+                [normalize_quantities(fever_text(r["evidence"][0]["text"])) for r in rows])
 
     def cos(rows, name):
         c, e = texts(rows)
@@ -156,6 +158,7 @@ def bench_fever(stance, embedder, tune_rules: bool) -> dict:
     correct = pred == test_gold
     return {
         "fever_symmetric_acc": round(float(correct.mean()), 4),
+        "fever_symmetric_majority_acc": round(float(max(test_gold.mean(), 1 - test_gold.mean())), 4),
         "fever_symmetric_acc_model_only": round(float(((s0 > r0) == test_gold).mean()), 4),
         "fever_symmetric_dev_acc": round(float(((s_dev > r_dev) == dev_gold).mean()), 4),
         "rule_weight": w,
@@ -238,7 +241,8 @@ def tune_thresholds(evidence: list, gold: list, t: Thresholds) -> Thresholds:
     return best
 
 
-def bench_climate(stance, embedder, splitter, t: Thresholds, n_claims: int, seed: int, tune: bool = False) -> dict:
+def bench_climate(stance, embedder, splitter, t: Thresholds, n_claims: int, seed: int, tune: bool = False,
+                  aggregator=None) -> dict:
     from verifiers.pipeline import Verifier
     from verifiers.providers import CorpusProvider
     from warehouse.db import opened
@@ -251,13 +255,13 @@ def bench_climate(stance, embedder, splitter, t: Thresholds, n_claims: int, seed
     claims = claims_from_texts([r["claim"] for r in sample])
     t0 = time.time()
     with opened(path, read_only=True) as con:
-        results = Verifier([CorpusProvider(con)], embedder, stance, t).check(claims)
+        results = Verifier([CorpusProvider(con)], embedder, stance, t, aggregator=aggregator).check(claims)
         ids, texts, vecs = zip(*con.execute("SELECT passage_id, text, embedding FROM passages").fetchall())
     check_s = time.time() - t0
     mat = np.asarray(vecs, dtype=np.float32)
     qv = embedder.encode([c.text for c in claims])
     out: dict = {}
-    if tune:  # thresholds chosen on the dev half, everything below measured on the test half
+    if tune and aggregator is None:  # thresholds chosen on the dev half, everything below measured on the test half
         dev_half, test_half = climate_halves(sample)
         t = tune_thresholds([results[i].evidence for i in dev_half], [CLIMATE_MAP[sample[i]["label"]] for i in dev_half], t)
         out["climate_fever_tuned"] = {k: v for k, v in t.as_dict().items() if k in TUNED}
@@ -321,7 +325,7 @@ class PageProvider:
         return Candidates((src,), passages)
 
 
-def bench_wice(stance, embedder, t: Thresholds, n_claims: int, seed: int, split: str = "test") -> dict:
+def bench_wice(stance, embedder, t: Thresholds, n_claims: int, seed: int, split: str = "test", aggregator=None) -> dict:
     from verifiers.pipeline import Verifier
 
     rows = [r for r in _jsonl(DATA / "wice" / f"claims_{split}.jsonl")
@@ -342,12 +346,14 @@ def bench_wice(stance, embedder, t: Thresholds, n_claims: int, seed: int, split:
                       if e["text"].startswith("(meta data)")), None)
         src = Source("wice", f"https://wice.example/{split}/{k}", now, FetchStatus.OK, "ok", title=title,
                      text_sha256=f"wice-{split}-{k}")
-        passages = tuple(Passage(src.source_id, e["text"], i, i + 1, tuple(float(x) for x in vec_of[e["text"]]))
-                         for i, e in enumerate(ev))
+        texts = [e["text"] for e in ev]  # the page's sentences in order: each one's window is its neighbours
+        contexts = [" ".join(texts[max(0, i - 1):i + 2]) for i in range(len(texts))]
+        passages = tuple(Passage(src.source_id, e["text"], i, i + 1, tuple(float(x) for x in vec_of[e["text"]]),
+                                 context=contexts[i]) for i, e in enumerate(ev))
         pages[r["claim"]] = (src, passages)
         ev_ids[r["claim"]] = {(p.text, p.start): e["id"] for p, e in zip(passages, ev, strict=True)}
     claims = claims_from_texts([r["claim"] for r in sample])
-    results = Verifier([PageProvider(pages)], embedder, stance, t).check(claims)
+    results = Verifier([PageProvider(pages)], embedder, stance, t, aggregator=aggregator).check(claims)
     qv = embedder.encode([c.text for c in claims])
     recall, full, base_recall, gold_l, pred_l, base_l = [], [], [], [], [], []
     for r, c, res, q in zip(sample, claims, results, qv, strict=True):
@@ -381,9 +387,19 @@ def bench_nli_heldout(stance, meta: dict, limit: int = 0) -> dict:
     from training.stance import LABELS, load_pairs, split_pairs
 
     hp = meta["hyper_parameters"]
-    pairs, _ = load_pairs(DATA / "nli-train", hp["seed"])
-    random.Random(hp["seed"]).shuffle(pairs)
-    dev, _, held = split_pairs(pairs, hp["dev_pairs"], hp.get("heldout_pairs", 0))
+    if hp.get("recipe") == "real-claims":
+        from training.stance import real_claims_pairs
+
+        from verifiers.embed import MiniLMEmbedder
+
+        made = real_claims_pairs(DATA, hp["seed"], fever_pairs=hp["fever_pairs"], hard_neutrals=hp["hard_neutrals"],
+                                 nli_neutrals=hp.get("nli_neutrals", 2000), encode=MiniLMEmbedder().encode,
+                                 dev_pairs=hp["dev_pairs"], heldout_pairs=hp["heldout_pairs"])
+        dev, held = made["dev"], made["heldout"]
+    else:
+        pairs, _ = load_pairs(DATA / "nli-train", hp["seed"])
+        random.Random(hp["seed"]).shuffle(pairs)
+        dev, _, held = split_pairs(pairs, hp["dev_pairs"], hp.get("heldout_pairs", 0))
     split, name = (held, "held out from training and calibration") if held else (dev, "dev (also fitted the temperature)")
     if limit:
         split = split[:limit]
@@ -398,6 +414,7 @@ def bench_nli_heldout(stance, meta: dict, limit: int = 0) -> dict:
         "ece_uncalibrated": ece(raw_probs.max(axis=1), raw_probs.argmax(axis=1) == labels),
         "ece_split": f"NLI pairs {name} ({len(split)} pairs, seed {hp['seed']})",
         "nli_heldout_acc": round(float(correct.mean()), 4),
+        "nli_heldout_majority_acc": round(float(np.bincount(labels).max() / len(labels)), 4),
         "_conf": conf.tolist(), "_correct": correct.tolist(),
     }
 
@@ -443,6 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tune-thresholds", action="store_true",
                     help="choose the verdict thresholds on a seeded half of CLIMATE-FEVER and report the other half")
     ap.add_argument("--write-card", action="store_true", help="store the numbers in meta.json and MODEL_CARD.md")
+    ap.add_argument("--rules-verdict", action="store_true",
+                    help="decide with the rule verdict instead of the fitted aggregator (models/verdict)")
     args = ap.parse_args(argv)
     try:  # the reliability diagram is one of the outputs: refuse to start without it
         import matplotlib  # noqa: F401
@@ -466,8 +485,15 @@ def main(argv: list[str] | None = None) -> int:
     if fever["rule_weight"] != stance.meta.get("rule_weight", 0.0):  # tuned: the verifier runs with the new weight
         stance = CrossEncoderStance(Path(args.model), batch_size=32, rule_weight=fever["rule_weight"])
         res["stance_revision"] = stance.revision
-    climate = bench_climate(stance, embedder, splitter, t, args.climate_claims, args.seed, args.tune_thresholds)
-    wice = bench_wice(stance, embedder, t, args.wice_claims, args.seed)
+    aggregator = None
+    if not args.rules_verdict:  # the product's verdict: the fitted aggregator when it matches this stance model
+        from factledger.app import load_aggregator
+
+        aggregator = load_aggregator(stance.revision)
+        res["verdict_aggregator"] = aggregator.revision if aggregator else None
+    climate = bench_climate(stance, embedder, splitter, t, args.climate_claims, args.seed, args.tune_thresholds,
+                            aggregator)
+    wice = bench_wice(stance, embedder, t, args.wice_claims, args.seed, aggregator=aggregator)
     nli = bench_nli_heldout(stance, meta, args.nli_heldout)
     for part in (fever, climate, wice, nli):
         res.update({k: v for k, v in part.items() if not k.startswith("_")})

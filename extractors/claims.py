@@ -134,11 +134,17 @@ def _extract(article: Article, splitter: Splitter, scorer: CheckworthinessScorer
     ]
 
 
-def claims_from_texts(texts: Sequence[str]) -> list[Claim]:
-    """Claims typed in by hand: no article, no span, check-worthiness taken as given (1.0)."""
+def claims_from_texts(texts: Sequence[str], input_ids: Sequence[str | None] | None = None) -> list[Claim]:
+    """Claims typed in by hand: no article, no span, check-worthiness taken as given (1.0). The text
+    as given is kept as `sentence_text`; the claim text is its whitespace-normalised copy. `input_ids`
+    are the caller's ids, one per text (None where there is none)."""
+    ids = list(input_ids) if input_ids is not None else [None] * len(texts)
+    if len(ids) != len(texts):
+        raise ValueError(f"{len(ids)} input ids for {len(texts)} claims")
     out = []
-    for i, text in enumerate(texts, start=1):
-        text = " ".join(text.split())
+    for i, (given, input_id) in enumerate(zip(texts, ids, strict=True), start=1):
+        text = " ".join(given.split())
         if text:
-            out.append(Claim(text=text, start=None, end=None, score=1.0, rank=i))
+            out.append(Claim(text=text, start=None, end=None, score=1.0, rank=i, sentence_text=given,
+                             input_id=None if input_id is None else str(input_id)))
     return out

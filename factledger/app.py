@@ -24,6 +24,7 @@ from verifiers.embed import Embedder, MiniLMEmbedder
 from verifiers.pipeline import Verifier
 from verifiers.providers import CorpusProvider, Provider, WikipediaProvider
 from verifiers.stance import ConflictRuleStance, StanceModel
+from verifiers.verdict import Aggregator
 from warehouse.store import RunInfo
 
 __all__ = ["PROVIDERS", "Runtime", "make_providers", "result_rows", "run_info"]
@@ -72,6 +73,32 @@ class Runtime:
         log.warning("no trained stance model in %s (run `factledger train stance`); "
                     "falling back to the conflict rules", path)
         return ConflictRuleStance(self.splitter.nlp)
+
+
+    @cached_property
+    def aggregator(self) -> Aggregator | None:
+        """The fitted verdict aggregator (models/verdict/aggregator.json, or $FACTLEDGER_VERDICT_MODEL)
+        when it was fitted on this stance model's outputs; else None and the rule `decide`."""
+        if self.stance is not None:  # an injected stance model: its outputs were never fitted
+            return None
+        return load_aggregator(getattr(self.stance_model, "revision", None))
+
+
+DEFAULT_AGGREGATOR = Path(__file__).resolve().parents[1] / "models" / "verdict" / "aggregator.json"
+
+
+def load_aggregator(stance_revision: str | None) -> Aggregator | None:
+    """models/verdict/aggregator.json (or $FACTLEDGER_VERDICT_MODEL) when it was fitted on the
+    outputs of the stance model with this revision; else None (a warning when one is there)."""
+    path = Path(os.environ.get("FACTLEDGER_VERDICT_MODEL") or DEFAULT_AGGREGATOR)
+    if not path.is_file():
+        return None
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    if meta.get("stance_revision") != stance_revision:
+        log.warning("verdict aggregator %s was fitted on stance model %s, not %s; using the rule verdict "
+                    "(run `factledger train verdict`)", path, meta.get("stance_revision"), stance_revision)
+        return None
+    return Aggregator.load(path)
 
 
 def default_scorer(device: str | None = None) -> CheckworthinessScorer:
@@ -133,7 +160,8 @@ def make_providers(names: Sequence[str], con: duckdb.DuckDBPyConnection, rt: Run
 
 
 def make_verifier(providers: Sequence[Provider], rt: Runtime, before: str | None = None) -> Verifier:
-    return Verifier(providers, rt.embedder, rt.stance_model, rt.thresholds, before=before, cache=rt.cache)
+    return Verifier(providers, rt.embedder, rt.stance_model, rt.thresholds, before=before, cache=rt.cache,
+                    aggregator=rt.aggregator)
 
 
 def run_info(run_id: str, flow_name: str, rt: Runtime, providers: Sequence[str], params: dict) -> RunInfo:
@@ -143,7 +171,8 @@ def run_info(run_id: str, flow_name: str, rt: Runtime, providers: Sequence[str],
         embedder_name=rt.embedder.name, embedder_revision=rt.embedder.revision,
         stance_model=stance.name, stance_revision=stance.revision,
         checkworthy_model=rt.scorer.name, splitter_model=rt.splitter.model,
-        providers=tuple(providers), thresholds=rt.thresholds.as_dict(), params=params,
+        providers=tuple(providers), params=params,
+        thresholds={**rt.thresholds.as_dict(), "verdict_aggregator": rt.aggregator.revision if rt.aggregator else None},
     )
 
 
@@ -151,19 +180,24 @@ def result_rows(results: Sequence[ClaimResult], article: Article | None = None) 
     """Plain rows for printing: one per claim, with its best piece of evidence."""
     rows = []
     for r in results:
-        top = r.evidence[0] if r.evidence else None
+        deciding = deciding_evidence(r)
+        top = deciding[0] if deciding else (r.evidence[0] if r.evidence else None)
         rows.append({
             "claim_id": r.claim.claim_id,
+            "input_id": r.claim.input_id,
             "rank": r.claim.rank,
             "span": [r.claim.start, r.claim.end] if r.claim.start is not None else None,
             "checkworthiness": round(r.claim.score, 3),
             "claim": r.claim.text,
             "label": r.verdict.label.value,
             "confidence": round(r.verdict.confidence, 3),
+            "needs_review": r.verdict.needs_review,
             "rationale": r.verdict.rationale,
             "source_url": top.source.url if top else None,
             "passage": top.passage.text if top else None,
             "stance": top.stance.label.value if top else None,
+            "deciding": [{"rank": e.rank, "source_url": e.source.url, "passage": e.passage.text,
+                          "stance": e.stance.label.value, "similarity": round(e.similarity, 3)} for e in deciding],
             "fact_checks": [
                 {"publisher": f.publisher, "rating": f.textual_rating, "review_date": f.review_date,
                  "url": f.review_url, "claim_reviewed": f.claim_reviewed}
@@ -174,8 +208,29 @@ def result_rows(results: Sequence[ClaimResult], article: Article | None = None) 
     return rows
 
 
-def read_claims_file(path: str) -> list[str]:
-    """Claims from a file: one per line, or JSON Lines objects with a "claim" field."""
+def deciding_evidence(result: ClaimResult) -> list:
+    """The passages a verdict rests on, strongest first: the relevant passages on the winning side
+    (both sides for `conflicting`); none for `not_enough_evidence`."""
+    from factledger.records import Label
+    from verifiers.verdict import relevant
+
+    t = Thresholds()
+    rel = [e for e in result.evidence if relevant(e, t)]
+    label = result.verdict.label
+    sup = sorted((e for e in rel if e.stance.support >= max(e.stance.refute, e.stance.neutral)), key=lambda e: -e.stance.support)
+    ref = sorted((e for e in rel if e.stance.refute >= max(e.stance.support, e.stance.neutral)), key=lambda e: -e.stance.refute)
+    if label is Label.SUPPORTED:
+        return sup
+    if label is Label.REFUTED:
+        return ref
+    if label is Label.CONFLICTING:
+        return sup[:1] + ref[:1] + sup[1:] + ref[1:]
+    return []
+
+
+def read_claims_file(path: str) -> list[tuple[str | None, str]]:
+    """(id, claim) pairs from a file: one claim per line (no id), or JSON Lines objects with a
+    "claim" field and an optional "id"; the claim text exactly as given."""
     from factledger.errors import InputError
 
     p = Path(path)
@@ -185,11 +240,12 @@ def read_claims_file(path: str) -> list[str]:
         lines = p.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as exc:
         raise InputError(f"not valid UTF-8 text: {path}") from exc
-    out = []
+    out: list[tuple[str | None, str]] = []
     for i, line in enumerate(lines, start=1):
         s = line.strip()
         if not s:
             continue
+        input_id = None
         if s.startswith("{"):
             try:
                 obj = json.loads(s)
@@ -198,7 +254,8 @@ def read_claims_file(path: str) -> list[str]:
             if not isinstance(obj.get("claim"), str):
                 raise InputError(f"line {i} has no \"claim\" field: {path}")
             s = obj["claim"]
-        out.append(s)
+            input_id = None if obj.get("id") is None else str(obj["id"])
+        out.append((input_id, s))
     if not out:
         raise InputError(f"no claims in file: {path}")
     return out

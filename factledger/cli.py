@@ -185,8 +185,12 @@ def _print_results(rows: list[dict], fmt: str) -> None:
     if not rows:
         print("No check-worthy claims found.")
         return
-    cols = ["rank", "label", "confidence", "claim", "source_url"]
-    table_rows = [[r[c] for c in cols] for r in rows]
+    cols = ["rank", "label", "confidence", "review", "claim", "source_url"]
+    table_rows = [[r[c] for c in cols] for r in ({**r, "review": "yes" if r.get("needs_review") else ""} for r in rows)]
+    if any(r.get("input_id") for r in rows):  # the caller's ids, to join results back to the input
+        cols.insert(1, "input_id")
+        for row, r in zip(table_rows, rows):
+            row.insert(1, r.get("input_id") or "")
     if any(r.get("fact_checks") for r in rows):  # published fact-checks come first
         cols.insert(1, "published_fact_check")
         for row, r in zip(table_rows, rows):
@@ -243,14 +247,17 @@ def cmd_check(args) -> int:
 def cmd_check_claim(args) -> int:
     from factledger.app import read_claims_file
 
-    texts = ([args.text] if args.text else []) + (read_claims_file(args.from_file) if args.from_file else [])
+    given = ([(None, args.text)] if args.text else []) + (read_claims_file(args.from_file) if args.from_file else [])
+    texts = [t for _, t in given]
     if not any(t.strip() for t in texts):
         raise InputError("no claim given (pass TEXT or --from FILE)")
     rt = _runtime(args)
     import flows
 
     flows.set_runtime(rt)
-    rows = _run(args, flows.check_claim_flow, claims=texts, db=str(args.db or default_db_path()),
+    ids = [i for i, _ in given]
+    rows = _run(args, flows.check_claim_flow, claims=texts, input_ids=ids if any(ids) else None,
+                db=str(args.db or default_db_path()),
                 providers=_providers(args), quiet=args.quiet, urls=args.urls, before=args.before)
     _print_results(rows, args.format)
     return EXIT_OK
@@ -261,8 +268,10 @@ def cmd_corpus_add(args) -> int:
     from factledger.app import Runtime, run_info
     from factledger.corpus import ingest
     from warehouse.db import connect
+    from factledger.corpus import check_paths
     from warehouse.store import finish_run, start_run
 
+    check_paths(args.paths)  # before the database is created or a model loads
     rt = Runtime(device=args.device)
     run_id = f"corpus-{uuid.uuid4()}"
     con = connect(args.db or default_db_path())
@@ -270,7 +279,7 @@ def cmd_corpus_add(args) -> int:
         start_run(con, run_info(run_id, "corpus-add", rt, ["corpus"], {"paths": [str(p) for p in args.paths]}))
         try:
             stats = ingest(con, run_id, args.paths, rt.splitter or Splitter(), rt.embedder,
-                           progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+                           progress=(lambda msg: print(msg, file=sys.stderr, flush=True)) if sys.stderr.isatty() else None)
         except BaseException as exc:
             finish_run(con, run_id, error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
             raise
@@ -391,6 +400,19 @@ COMMANDS = {"check": cmd_check, "check-claim": cmd_check_claim, "corpus": cmd_co
             "batch": cmd_batch}
 
 
+def _quiet_libraries() -> None:
+    """No model-load reports or "Loading weights" bars from transformers / huggingface_hub, no
+    Prefect INFO lines on a normal run (`--verbose` shows them all)."""
+    import os
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    for name in ("transformers", "sentence_transformers", "huggingface_hub", "prefect", "httpx"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -406,6 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.train_args = [*args.train_args, *trainer_args]
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        _quiet_libraries()
     try:
         return COMMANDS[args.command](args)
     except FactLedgerError as exc:

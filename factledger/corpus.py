@@ -68,6 +68,17 @@ def _files(path: Path) -> Iterator[Path]:
         raise InputError(f"no such file or folder: {path}")
 
 
+def check_paths(paths: Sequence[str | Path]) -> None:
+    """Refuse a missing path, an unsupported file type or an empty file, before any database is
+    created or model loaded (InputError naming the path)."""
+    for given in paths:
+        files = list(_files(Path(given)))
+        if Path(given).is_file() and Path(given).stat().st_size == 0:
+            raise InputError(f"empty file: {given}")
+        if not files:
+            raise InputError(f"no .txt, .md, .html or .jsonl files in folder: {given}")
+
+
 def iter_documents(paths: Sequence[str | Path]) -> Iterator[CorpusDoc]:
     """Every document under `paths`. A bad JSON line raises InputError naming file and line."""
     for given in paths:

@@ -108,9 +108,12 @@ class Claim:
     sentence_text: str | None = None
     rank: int | None = None
     context_date: str | None = None  # the article's publication date, for resolving relative dates
+    input_id: str | None = None  # the caller's id for a claim checked by hand (`check-claim --from` JSONL "id")
 
     @property
     def claim_id(self) -> str:
+        if self.input_id is not None:  # the same text under two of the caller's ids is two claims
+            return stable_id("claim", self.article_id, self.start, self.end, self.text, self.input_id)
         return stable_id("claim", self.article_id, self.start, self.end, self.text)
 
 

@@ -274,10 +274,13 @@ async def check_claim_flow(
     before: str | None = None,
     device: str | None = None,
     claims_per_task: int | None = None,
+    input_ids: Sequence[str | None] | None = None,
 ) -> list[dict]:
-    """Verify one claim (`text`) or many (`claims`) typed in by hand, models loaded once."""
+    """Verify one claim (`text`) or many (`claims`) typed in by hand, models loaded once;
+    `input_ids` are the caller's ids of `claims`, stored with each claim."""
     texts = ([text] if text else []) + list(claims or [])
-    claim_records = claims_from_texts(texts)
+    ids = ([None] if text else []) + list(input_ids) if input_ids is not None else None
+    claim_records = claims_from_texts(texts, ids)
     if not claim_records:
         raise InputError("no claim given (pass text or claims)")
     run_id, db = _run_id(), _db_path(db)

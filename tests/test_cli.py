@@ -108,3 +108,23 @@ def test_cuda_without_a_gpu_is_a_one_line_config_error(monkeypatch):
         resolve_device("cuda")
     with pytest.raises(ConfigError, match="expected auto, cpu, cuda"):
         resolve_device("tpu")
+
+
+def test_claims_file_keeps_each_lines_id_and_text_as_given(tmp_path):
+    from factledger.app import read_claims_file
+
+    f = tmp_path / "claims.jsonl"
+    f.write_text('{"id": 17, "claim": "Big Ben  was completed in 1859."}\n\n{"claim": "No id here."}\n', encoding="utf-8")
+    assert read_claims_file(str(f)) == [("17", "Big Ben  was completed in 1859."), (None, "No id here.")]
+    plain = tmp_path / "claims.txt"
+    plain.write_text("One claim.\nAnother claim.\n", encoding="utf-8")
+    assert read_claims_file(str(plain)) == [(None, "One claim."), (None, "Another claim.")]
+
+
+def test_the_same_text_under_two_ids_is_two_claims():
+    from extractors.claims import claims_from_texts
+
+    a, b, c = claims_from_texts(["X was built in 1900.", "X  was built in 1900.", "X was built in 1900."],
+                                ["a", "b", None])
+    assert a.text == b.text == c.text and b.sentence_text == "X  was built in 1900."
+    assert len({a.claim_id, b.claim_id, c.claim_id}) == 3

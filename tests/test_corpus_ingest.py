@@ -53,3 +53,14 @@ def test_cli_corpus_add_fails_when_nothing_at_all_is_added(tmp_path):
     assert out.returncode == 1, out.stderr
     assert "0 documents, 0 passages; 1 skipped: empty_text x 1" in out.stdout
     assert "skipped (empty_text)" in out.stderr
+
+
+def test_corpus_add_refuses_a_missing_or_empty_path_before_creating_the_database(tmp_path):
+    from factledger.cli import main
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    for bad in (tmp_path / "missing.jsonl", empty):
+        db = tmp_path / "never.duckdb"
+        assert main(["corpus", "add", str(bad), "--db", str(db)]) == 1
+        assert not db.exists()

@@ -94,8 +94,23 @@ def collect(claims: list[dict], work: Path, stance_model: str | None = None, thr
     return x, y, rt.stance_model.revision
 
 
+def _class_weights(y, scheme: str) -> dict[str, float] | None:
+    """None (the data's own prior), "balanced" (every verdict weighs the same in total) or "sqrt"
+    (half way, on a log scale: weight 1/sqrt(frequency))."""
+    from collections import Counter
+
+    if scheme == "none":
+        return None
+    counts = Counter(y)
+    power = 1.0 if scheme == "balanced" else 0.5
+    w = {lab: (len(y) / (len(counts) * n)) ** power for lab, n in counts.items()}
+    return w
+
+
 def fit(x, y, seed: int = 13) -> tuple[dict, dict]:
-    """Standardised multinomial logistic regression, class-balanced; C by 5-fold CV macro-F1."""
+    """Standardised multinomial logistic regression. Its L2 strength C and class weighting are
+    chosen by 5-fold cross-validation on the mean of accuracy and macro-F1: accuracy alone rewards
+    always answering the majority verdict, macro-F1 alone rewards answering the rare ones at random."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
@@ -110,19 +125,22 @@ def fit(x, y, seed: int = 13) -> tuple[dict, dict]:
     labels = ["supported", "refuted", "not_enough_evidence", "conflicting"]
     cv = StratifiedKFold(5, shuffle=True, random_state=seed)
     grid = {}
-    for c in (0.01, 0.03, 0.1, 0.3, 1.0, 3.0):
-        lr = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-        pred = cross_val_predict(lr, Z, Y, cv=cv)
-        grid[c] = (round(float(f1_score(Y, pred, average="macro", labels=labels)), 4),
-                   round(float(accuracy_score(Y, pred)), 4))
-    best_c = max(grid, key=lambda c: (grid[c][0], -c))
-    lr = LogisticRegression(C=best_c, class_weight="balanced", max_iter=2000).fit(Z, Y)
+    for scheme in ("balanced", "sqrt", "none"):
+        for c in (0.01, 0.03, 0.1, 0.3, 1.0):
+            lr = LogisticRegression(C=c, class_weight=_class_weights(list(Y), scheme), max_iter=2000)
+            pred = cross_val_predict(lr, Z, Y, cv=cv)
+            grid[(scheme, c)] = (round(float(f1_score(Y, pred, average="macro", labels=labels)), 4),
+                                 round(float(accuracy_score(Y, pred)), 4))
+    best = max(grid, key=lambda k: (grid[k][0] + grid[k][1], -k[1]))
+    scheme, best_c = best
+    lr = LogisticRegression(C=best_c, class_weight=_class_weights(list(Y), scheme), max_iter=2000).fit(Z, Y)
     order = [list(lr.classes_).index(lab) for lab in labels]
     model = {"version": VERSION, "features": list(FEATURES), "labels": labels,
              "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
              "coef": lr.coef_[order].round(6).tolist(), "intercept": lr.intercept_[order].round(6).tolist()}
-    report = {"C": best_c, "cv_macro_f1_accuracy_by_C": {str(k): v for k, v in grid.items()},
-              "cv_macro_f1": grid[best_c][0], "cv_accuracy": grid[best_c][1]}
+    report = {"C": best_c, "class_weight": scheme,
+              "cv_macro_f1_accuracy": {f"{k[0]} C={k[1]}": v for k, v in grid.items()},
+              "cv_macro_f1": grid[best][0], "cv_accuracy": grid[best][1]}
     return model, report
 
 
@@ -133,6 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--claims", type=int, default=0, help="use only the first N fit claims (0: all)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--work", default=None, help="folder for the pooled corpus and its DuckDB file (default: temporary)")
+    p.add_argument("--reuse-features", action="store_true", help="refit on the features saved in --work by an earlier run")
     return p
 
 
@@ -147,7 +166,13 @@ def run(argv: list[str]) -> int:
     t0 = time.time()
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="factledger-verdict-"))
     work.mkdir(parents=True, exist_ok=True)
-    x, y, stance_revision = collect(claims, work, args.stance_model, args.threads)
+    cached = work / "features.json"
+    if args.reuse_features and cached.is_file():
+        saved = json.loads(cached.read_text(encoding="utf-8"))
+        x, y, stance_revision = saved["x"], saved["y"], saved["stance_revision"]
+    else:
+        x, y, stance_revision = collect(claims, work, args.stance_model, args.threads)
+        cached.write_text(json.dumps({"x": x, "y": y, "stance_revision": stance_revision}), encoding="utf-8")
     model, report = fit(x, y)
     counts = {lab: y.count(lab) for lab in sorted(set(y))}
     model.update({

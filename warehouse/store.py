@@ -64,7 +64,7 @@ _FACT_CHECK_COLUMNS = ("run_id", "claim_id", "fact_check_id", "provider", "publi
 _PASSAGE_COLUMNS = ("passage_id", "source_id", "text", "span_start", "span_end", "sha256", "embedding", "run_id",
                     "context")
 _CLAIM_COLUMNS = ("claim_id", "article_id", "text", "sentence_text", "span_start", "span_end", "checkworthiness",
-                  "claim_rank", "run_id")
+                  "claim_rank", "run_id", "input_id")
 _EVIDENCE_COLUMNS = ("run_id", "claim_id", "passage_id", "evidence_rank", "similarity", "lexical",
                      "p_support", "p_refute", "p_neutral", "stance")
 _VERDICT_COLUMNS = ("run_id", "claim_id", "label", "confidence", "rationale", "checked_at", "needs_review")
@@ -136,7 +136,7 @@ def _insert_claims(con, run_id: str, claims: Sequence[Claim]) -> None:
     unique = {c.claim_id: c for c in claims}
     stored = _stored(con, "claims", "claim_id", list(unique))
     _insert_rows(con, "claims", _CLAIM_COLUMNS, [
-        (c.claim_id, c.article_id, c.text, c.sentence_text, c.start, c.end, c.score, c.rank, run_id)
+        (c.claim_id, c.article_id, c.text, c.sentence_text, c.start, c.end, c.score, c.rank, run_id, c.input_id)
         for cid, c in unique.items() if cid not in stored])
 
 

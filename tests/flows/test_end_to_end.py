@@ -124,3 +124,18 @@ def test_runs_publish_a_summary_artifact(e2e):
 
     arts = asyncio.run(fetch())
     assert arts and arts[0].type == "table"
+
+
+def test_check_claim_keeps_the_callers_ids_and_the_text_as_given(e2e):
+    import flows
+    from flows.runners import run_flow
+
+    db, _ = e2e
+    given = ["Big Ben  was completed in 1859.", "The Eiffel Tower was completed in 1889."]
+    rows = run_flow(flows.check_claim_flow, claims=given, input_ids=["row-7", "row-9"], db=str(db), quiet=True)
+    assert [r["input_id"] for r in rows] == ["row-7", "row-9"]
+    stored = dict(q(db, "SELECT input_id, sentence_text FROM claims WHERE input_id IS NOT NULL"))
+    assert stored == {"row-7": given[0], "row-9": given[1]}  # exactly as given, double space included
+    latest = {r[0]: r[1] for r in q(db, "SELECT input_id, claim_text FROM latest_verdicts WHERE input_id IS NOT NULL")}
+    assert latest == {"row-7": "Big Ben was completed in 1859.", "row-9": given[1]}
+    assert q(db, "SELECT count(DISTINCT input_id) FROM verdict_evidence WHERE input_id IS NOT NULL")[0][0] == 2

@@ -40,3 +40,88 @@ def test_reprints_count_once():
     # the same text (same hash) at two URLs is one source: two reprints do not make a majority
     v = decide("c1", [ev("same", "u1", 0.8, 0.9, 0.0), ev("same", "u2", 0.8, 0.9, 0.0, 2)], T)
     assert v.rationale.startswith("1 source(s) support")
+
+
+# --- the fitted aggregator -----------------------------------------------------------------------
+
+def _aggregator(tmp_path, coef_by_label):
+    """An aggregator whose scores read one feature per verdict (a hand-set, readable model)."""
+    import json
+
+    from verifiers.verdict import FEATURES, Aggregator
+
+    labels = ["supported", "refuted", "not_enough_evidence", "conflicting"]
+    coef = [[coef_by_label[lab].get(f, 0.0) for f in FEATURES] for lab in labels]
+    path = tmp_path / "aggregator.json"
+    path.write_text(json.dumps({"version": "test", "features": list(FEATURES), "labels": labels,
+                                "mean": [0.0] * len(FEATURES), "scale": [1.0] * len(FEATURES), "coef": coef,
+                                "intercept": [0.0, 0.0, 1.0, 0.0]}), encoding="utf-8")
+    return Aggregator.load(path)
+
+
+def _hand_model(tmp_path):
+    return _aggregator(tmp_path, {"supported": {"support_max": 8.0}, "refuted": {"refute_max": 8.0},
+                                  "not_enough_evidence": {}, "conflicting": {"both_strong": 20.0}})
+
+
+def test_off_topic_passages_never_decide(tmp_path):
+    from verifiers.verdict import decide_fitted
+
+    agg = _hand_model(tmp_path)
+    on = decide_fitted("c1", [ev("a", "u1", 0.8, 0.0, 0.95)], T, agg, None)
+    off = decide_fitted("c1", [ev("a", "u1", T.topical_min_similarity - 0.2, 0.0, 0.95)], T, agg, None)
+    assert on.label is Label.REFUTED and "#1" in on.rationale
+    assert off.label is Label.NOT_ENOUGH_EVIDENCE and "1 off-topic" in off.rationale
+
+
+def test_the_fitted_verdict_is_its_most_probable_label_with_that_probability(tmp_path):
+    from verifiers.verdict import decide_fitted, features
+
+    agg = _hand_model(tmp_path)
+    items = [ev("a", "u1", 0.8, 0.9, 0.05)]
+    v = decide_fitted("c1", items, T, agg, None)
+    probs = agg.probabilities(features(items, T, None))
+    assert v.label is Label.SUPPORTED and v.confidence == round(probs[Label.SUPPORTED], 4)
+    assert abs(sum(probs.values()) - 1.0) < 1e-9
+    assert v.needs_review is (v.confidence < T.review_below_confidence)
+
+
+def test_conflicting_only_when_both_sides_are_strong(tmp_path):
+    from verifiers.verdict import decide_fitted
+
+    agg = _aggregator(tmp_path, {"supported": {"support_max": 2.0}, "refuted": {}, "not_enough_evidence": {},
+                                 "conflicting": {"refute_max": 30.0}})  # a model that says "conflicting" too eagerly
+    one_sided = decide_fitted("c1", [ev("a", "u1", 0.8, 0.1, 0.9)], T, agg, None)
+    assert one_sided.label is not Label.CONFLICTING
+    both = decide_fitted("c1", [ev("a", "u1", 0.8, 0.9, 0.0), ev("b", "u2", 0.8, 0.0, 0.9, 2)], T, agg, None)
+    assert both.label is Label.CONFLICTING
+
+
+def test_an_aggregator_fitted_on_other_features_is_refused(tmp_path):
+    import json
+
+    import pytest
+
+    from verifiers.verdict import Aggregator
+
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps({"version": "x", "features": ["something_else"], "labels": [], "mean": [], "scale": [],
+                                "coef": [], "intercept": []}), encoding="utf-8")
+    with pytest.raises(ValueError, match="features differ"):
+        Aggregator.load(path)
+
+
+def test_the_product_uses_an_aggregator_only_with_the_stance_model_it_was_fitted_on(tmp_path, monkeypatch, caplog):
+    import json
+
+    from factledger.app import load_aggregator
+
+    agg = _hand_model(tmp_path)
+    meta = json.loads((tmp_path / "aggregator.json").read_text())
+    (tmp_path / "aggregator.json").write_text(json.dumps({**meta, "stance_revision": "stance-x+abc"}))
+    monkeypatch.setenv("FACTLEDGER_VERDICT_MODEL", str(tmp_path / "aggregator.json"))
+    assert load_aggregator("stance-x+abc").labels == agg.labels
+    assert load_aggregator("stance-y+def") is None
+    assert "fitted on stance model stance-x+abc" in caplog.text
+    monkeypatch.setenv("FACTLEDGER_VERDICT_MODEL", str(tmp_path / "missing.json"))
+    assert load_aggregator("stance-x+abc") is None

@@ -31,7 +31,8 @@ SELECT
     p.sha256             AS passage_sha256,
     s.fetched_at,
     e.similarity,
-    e.stance
+    e.stance,
+    c.input_id
 FROM verdicts v
 JOIN claims c        ON c.claim_id = v.claim_id
 LEFT JOIN articles a ON a.article_id = c.article_id
@@ -60,7 +61,8 @@ JOIN runs r     ON r.run_id = ve.run_id;
 CREATE OR REPLACE VIEW latest_verdicts AS
 -- The latest by (checked_at, run_id), read from claim_latest, which the store keeps (one row per
 -- claim) rather than aggregated from every verdict at query time (bench/warehouse.py).
-SELECT v.claim_id, c.text AS claim_text, a.ref AS article_ref, v.label, v.confidence, v.run_id, v.checked_at
+SELECT v.claim_id, c.text AS claim_text, a.ref AS article_ref, v.label, v.confidence, v.run_id, v.checked_at,
+       c.input_id
 FROM claim_latest v
 JOIN claims c ON c.claim_id = v.claim_id
 LEFT JOIN articles a ON a.article_id = c.article_id;
