@@ -212,13 +212,10 @@ def deciding_evidence(result: ClaimResult) -> list:
     """The passages a verdict rests on, strongest first: the relevant passages on the winning side
     (both sides for `conflicting`); none for `not_enough_evidence`."""
     from factledger.records import Label
-    from verifiers.verdict import relevant
+    from verifiers.verdict import deciding
 
-    t = Thresholds()
-    rel = [e for e in result.evidence if relevant(e, t)]
+    sup, ref = deciding(result.evidence, Thresholds())
     label = result.verdict.label
-    sup = sorted((e for e in rel if e.stance.support >= max(e.stance.refute, e.stance.neutral)), key=lambda e: -e.stance.support)
-    ref = sorted((e for e in rel if e.stance.refute >= max(e.stance.support, e.stance.neutral)), key=lambda e: -e.stance.refute)
     if label is Label.SUPPORTED:
         return sup
     if label is Label.REFUTED:

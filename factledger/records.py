@@ -184,6 +184,9 @@ class Evidence:
     similarity: float
     lexical: float | None
     stance: StanceScores
+    # The relevance gate's answer (verifiers.verdict.relevant): close enough to the claim and about
+    # what it names. None for evidence judged before the gate existed (similarity alone then).
+    on_topic: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,15 @@ def collect(claims: list[dict], work: Path, stance_model: str | None = None, thr
     return x, y, rt.stance_model.revision
 
 
+def _ece(conf, right, bins: int = 10) -> float:
+    import numpy as np
+
+    conf, right = np.asarray(conf, dtype=float), np.asarray(right, dtype=float)
+    idx = np.minimum((conf * bins).astype(int), bins - 1)
+    return round(float(sum(abs(conf[idx == k].mean() - right[idx == k].mean()) * (idx == k).mean()
+                           for k in range(bins) if (idx == k).any())), 4)
+
+
 def _class_weights(y, scheme: str) -> dict[str, float] | None:
     """None (the data's own prior), "balanced" (every verdict weighs the same in total) or "sqrt"
     (half way, on a log scale: weight 1/sqrt(frequency))."""
@@ -133,14 +142,32 @@ def fit(x, y, seed: int = 13) -> tuple[dict, dict]:
                                  round(float(accuracy_score(Y, pred)), 4))
     best = max(grid, key=lambda k: (grid[k][0] + grid[k][1], -k[1]))
     scheme, best_c = best
-    lr = LogisticRegression(C=best_c, class_weight=_class_weights(list(Y), scheme), max_iter=2000).fit(Z, Y)
+    chosen = LogisticRegression(C=best_c, class_weight=_class_weights(list(Y), scheme), max_iter=2000)
+    # The class weighting moves the probabilities away from how often the verdict is right: the
+    # confidence is recalibrated (Platt scaling of the winning probability's logit against whether
+    # the verdict was right), fitted on the cross-validated predictions of the chosen model.
+    from sklearn.base import clone
+
+    classes = sorted(set(Y))
+    proba = np.zeros((len(Y), len(classes)))
+    for tr, te in cv.split(Z, Y):  # (cross_val_predict's predict_proba re-encodes labels, losing class_weight)
+        m = clone(chosen).fit(Z[tr], Y[tr])
+        proba[np.ix_(te, [classes.index(c) for c in m.classes_])] = m.predict_proba(Z[te])
+    top = proba.max(axis=1).clip(1e-6, 1 - 1e-6)
+    right = np.asarray([classes[i] for i in proba.argmax(axis=1)]) == Y
+    platt = LogisticRegression(C=1e6, max_iter=2000).fit(np.log(top / (1 - top)).reshape(-1, 1), right)
+    a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+    cal = 1 / (1 + np.exp(-(a * np.log(top / (1 - top)) + b)))
+    lr = chosen.fit(Z, Y)
     order = [list(lr.classes_).index(lab) for lab in labels]
     model = {"version": VERSION, "features": list(FEATURES), "labels": labels,
              "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
-             "coef": lr.coef_[order].round(6).tolist(), "intercept": lr.intercept_[order].round(6).tolist()}
+             "coef": lr.coef_[order].round(6).tolist(), "intercept": lr.intercept_[order].round(6).tolist(),
+             "confidence_calibration": {"method": "platt", "a": round(a, 6), "b": round(b, 6)}}
     report = {"C": best_c, "class_weight": scheme,
               "cv_macro_f1_accuracy": {f"{k[0]} C={k[1]}": v for k, v in grid.items()},
-              "cv_macro_f1": grid[best][0], "cv_accuracy": grid[best][1]}
+              "cv_macro_f1": grid[best][0], "cv_accuracy": grid[best][1],
+              "cv_ece_raw": _ece(top, right), "cv_ece_calibrated": _ece(cal, right)}
     return model, report
 
 

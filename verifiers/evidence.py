@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-__all__ = ["joint_premise", "normalize_quantities", "premise"]
+__all__ = ["joint_premise", "names", "normalize_quantities", "premise", "shares_subject"]
 
 _SMALL = {
     "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -103,3 +103,34 @@ def premise(title: str | None, text: str) -> str:
 def joint_premise(items: Iterable[tuple[str | None, str]]) -> str:
     """Several passages read as one evidence set (the strongest relevant ones, best first)."""
     return " ".join(premise(title, text) for title, text in items)
+
+
+_NAME = re.compile(r"\b[A-Z][\w'\-]*[A-Za-z]\b")
+# Capitalised only because they start a sentence (or are generic): never a claim's name.
+_NOT_NAMES = frozenset("""a an the this that these those it its he she they we i you his her their our my your
+in on at by for with from as of to and or but if when while after before since during about over under
+many most some all any each every no not one two three there here what which who how why where
+many several few more less today yesterday tomorrow""".split())
+
+
+def names(text: str) -> set[str]:
+    """The capitalised words of a claim that name something ("Eiffel", "Tower", "Biden"), lower-cased."""
+    out = set()
+    for m in _NAME.finditer(text):
+        word = m.group(0)
+        if word.lower() in _NOT_NAMES or len(word) < 2:
+            continue
+        out.add(word.lower().removesuffix("'s"))
+    return out
+
+
+def shares_subject(claim: str, passage: str) -> bool:
+    """Whether a passage (its title and window) is about what the claim names: every name of the
+    claim when it has one or two, all but one when it has more; True when the claim names nothing."""
+    wanted = names(claim)
+    if not wanted:
+        return True
+    have = set(re.findall(r"[a-z0-9][\w'\-]*", passage.lower()))
+    have |= {w.removesuffix("'s") for w in have}
+    found = sum(1 for w in wanted if w in have)
+    return found >= (len(wanted) if len(wanted) <= 2 else len(wanted) - 1)

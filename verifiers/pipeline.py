@@ -17,7 +17,7 @@ from factledger.settings import Thresholds
 from factledger.timing import Stages
 from verifiers.cache import predict_pairs
 from verifiers.embed import Embedder
-from verifiers.evidence import joint_premise, normalize_quantities, premise
+from verifiers.evidence import joint_premise, normalize_quantities, premise, shares_subject
 from verifiers.providers import Candidates, Provider
 from verifiers.stance import StanceModel
 from verifiers.textfeatures import content_stems
@@ -246,6 +246,8 @@ class Verifier:
         evidence = []
         for rank, (pid, st) in enumerate(scored, start=1):
             p = f.passages[pid]
-            evidence.append(Evidence(claim.claim_id, p, f.sources[p.source_id], rank,
-                                     round(scores[pid][0], 6), round(f.lexical[pid], 6), st))
+            sim = round(scores[pid][0], 6)
+            about = shares_subject(claim.text, f"{_title(p, f.sources) or ''} {p.context or p.text}")
+            evidence.append(Evidence(claim.claim_id, p, f.sources[p.source_id], rank, sim, round(f.lexical[pid], 6),
+                                     st, on_topic=sim >= self.t.topical_min_similarity and about))
         return evidence

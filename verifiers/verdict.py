@@ -14,8 +14,8 @@ import numpy as np
 from factledger.records import Evidence, Label, StanceScores, Verdict
 from factledger.settings import Thresholds
 
-__all__ = ["FEATURES", "Aggregator", "decide", "decide_fitted", "features", "independent_groups", "joint_items",
-           "relevant"]
+__all__ = ["FEATURES", "Aggregator", "close", "decide", "decide_fitted", "deciding", "features", "independent_groups",
+           "joint_items", "relevant"]
 
 
 def _norm_text(text: str) -> str:
@@ -132,7 +132,16 @@ JOINT_PASSAGES = 3  # the strongest relevant passages read together as one evide
 
 
 def relevant(e: Evidence, t: Thresholds) -> bool:
-    """The relevance gate: a passage moves the verdict only when it is about the claim."""
+    """The relevance gate: a passage moves the verdict only when it is about the claim: close to
+    it (`topical_min_similarity`) and naming what it names (`verifiers.evidence.shares_subject`,
+    decided when the evidence is kept)."""
+    if e.on_topic is not None:
+        return e.on_topic
+    return e.similarity >= t.topical_min_similarity
+
+
+def close(e: Evidence, t: Thresholds) -> bool:
+    """Close enough to the claim to support it (`topical_min_similarity`)."""
     return e.similarity >= t.topical_min_similarity
 
 
@@ -143,7 +152,7 @@ def joint_items(evidence: Sequence[Evidence], t: Thresholds) -> list[Evidence]:
     seen: set[int] = set()
     out = []
     for g, e in sorted(zip(groups, evidence, strict=True), key=lambda x: x[1].rank):
-        if relevant(e, t) and g not in seen:
+        if close(e, t) and g not in seen:
             seen.add(g)
             out.append(e)
     return out[:JOINT_PASSAGES]
@@ -152,7 +161,10 @@ def joint_items(evidence: Sequence[Evidence], t: Thresholds) -> list[Evidence]:
 def features(evidence: Sequence[Evidence], t: Thresholds, joint: StanceScores | None) -> list[float]:
     """The aggregator's inputs, in `FEATURES` order."""
     ranked = sorted(evidence, key=lambda e: e.rank)
-    gated = [(e.stance.support, e.stance.refute) if relevant(e, t) else (0.0, 0.0) for e in ranked]
+    # a passage supports when it is close to the claim; it refutes only when it is also about what
+    # the claim names (an NLI model reads "the Chrysler Building was completed in 1930" as refuting
+    # "the Eiffel Tower was completed in 1889")
+    gated = [(e.stance.support if close(e, t) else 0.0, e.stance.refute if relevant(e, t) else 0.0) for e in ranked]
     sup = [s for s, _ in gated] or [0.0]
     ref = [r for _, r in gated] or [0.0]
     sims = [e.similarity for e in ranked] or [0.0]
@@ -176,15 +188,24 @@ class Aggregator:
     intercept: tuple[float, ...]
     revision: str
     origin: str
+    platt: tuple[float, float] = (1.0, 0.0)  # confidence = sigmoid(a * logit(p) + b) of the winning probability
 
     @classmethod
     def load(cls, path: Path) -> Aggregator:
         meta = json.loads(path.read_text(encoding="utf-8"))
         if tuple(meta["features"]) != FEATURES:
             raise ValueError(f"aggregator features differ from this code's: {path}")
+        cal = meta.get("confidence_calibration") or {}
         return cls(tuple(Label(x) for x in meta["labels"]), tuple(meta["mean"]), tuple(meta["scale"]),
                    tuple(tuple(r) for r in meta["coef"]), tuple(meta["intercept"]),
-                   f"{meta['version']}+{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}", meta.get("origin", ""))
+                   f"{meta['version']}+{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}", meta.get("origin", ""),
+                   (float(cal.get("a", 1.0)), float(cal.get("b", 0.0))))
+
+    def confidence(self, p: float) -> float:
+        """How likely a verdict with winning probability `p` is right (calibrated on held-out folds)."""
+        p = min(max(p, 1e-6), 1 - 1e-6)
+        a, b = self.platt
+        return float(1 / (1 + np.exp(-(a * np.log(p / (1 - p)) + b))))
 
     def probabilities(self, x: Sequence[float]) -> dict[Label, float]:
         z = (np.asarray(x, dtype=np.float64) - np.asarray(self.mean)) / np.asarray(self.scale)
@@ -202,16 +223,16 @@ def decide_fitted(claim_id: str, evidence: Sequence[Evidence], t: Thresholds, ag
     relevant passages); otherwise the next most probable verdict is taken. The rationale names the
     deciding passages' ranks: the relevant passages on the winning side."""
     probs = aggregator.probabilities(features(evidence, t, joint))
-    rel = [e for e in evidence if relevant(e, t)]
-    best_s = max((e.stance.support for e in rel), default=0.0)
-    best_r = max((e.stance.refute for e in rel), default=0.0)
+    sup_e, ref_e = deciding(evidence, t)
+    best_s = max((e.stance.support for e in sup_e), default=0.0)
+    best_r = max((e.stance.refute for e in ref_e), default=0.0)
     order = sorted(probs, key=lambda lab: -probs[lab])
     if order[0] is Label.CONFLICTING and not (best_s >= t.conflict_min_prob and best_r >= t.conflict_min_prob):
         order = order[1:]
     label = order[0]
-    conf = round(float(probs[label]), 4)
-    sup = [e.rank for e in rel if e.stance.support >= max(e.stance.refute, e.stance.neutral)]
-    ref = [e.rank for e in rel if e.stance.refute >= max(e.stance.support, e.stance.neutral)]
+    conf = round(aggregator.confidence(float(probs[label])), 4)
+    sup, ref = [e.rank for e in sup_e], [e.rank for e in ref_e]
+    rel = [e for e in evidence if close(e, t)]
     off = len(evidence) - len(rel)
     side = {Label.SUPPORTED: f"supported by passage(s) {_ranks(sup)}" if sup else "the evidence read together supports it",
             Label.REFUTED: f"refuted by passage(s) {_ranks(ref)}" if ref else "the evidence read together refutes it",
@@ -220,6 +241,17 @@ def decide_fitted(claim_id: str, evidence: Sequence[Evidence], t: Thresholds, ag
     why = f"{side}; {len(rel)} of {len(evidence)} passages relevant" + (f", {off} off-topic" if off else "")
     return Verdict(claim_id=claim_id, label=label, confidence=conf, rationale=why,
                    needs_review=conf < t.review_below_confidence)
+
+
+def deciding(evidence: Sequence[Evidence], t: Thresholds) -> tuple[list[Evidence], list[Evidence]]:
+    """(supporting, refuting) passages, strongest first: a passage supports when it is close to
+    the claim and support is its most probable stance; it refutes when it is also about what the
+    claim names (`relevant`) and refute is its most probable stance."""
+    sup = sorted((e for e in evidence if close(e, t) and e.stance.support >= max(e.stance.refute, e.stance.neutral)),
+                 key=lambda e: -e.stance.support)
+    ref = sorted((e for e in evidence if relevant(e, t) and e.stance.refute >= max(e.stance.support, e.stance.neutral)),
+                 key=lambda e: -e.stance.refute)
+    return sup, ref
 
 
 def _ranks(ranks: Sequence[int]) -> str:
