@@ -24,7 +24,12 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-__all__ = ["CAPITALS", "atomic_claims"]
+__all__ = ["CAPITALS", "SharedSubjectPart", "atomic_claims"]
+
+
+class SharedSubjectPart(str):
+    """A claim text that is one verb of "S V1 X and V2 Y" with S repeated: a fact of a sentence judged
+    as a whole, so it keeps the sentence's check-worthiness when its own text scores lower."""
 
 # Capitals used as metonyms for their state ("Moscow has ..."), resolved only when the article names the state.
 CAPITALS = {
@@ -408,6 +413,13 @@ def atomic_claims(span, previous: Sequence[Any] = (), article_gpes: set[str] | N
                 a, b = _subtree_span(child)
                 if span.doc[a - 1].text == ",":
                     drop.append((a - 1, b))
+    # ", which makes it one of ...": a trailing non-restrictive clause about the whole fact is a second,
+    # looser claim; the fact is checked without it
+    for tok in span:
+        if tok.dep_ == "relcl" and any(c.lower_ == "which" and c.dep_ in ("nsubj", "nsubjpass") for c in tok.children):
+            a, b = _subtree_span(tok)
+            if span.doc[a - 1].text == "," and b >= span.end - 1 and tok.head.i < a:
+                drop.append((a - 1, b))
     clauses = [v for v in clauses if not _attributes_intent(v)]
     if not clauses:
         return []
@@ -434,7 +446,7 @@ def atomic_claims(span, previous: Sequence[Any] = (), article_gpes: set[str] | N
                     ve = min(ve, cc_end[0])
                 part = _render(span.doc[vs:ve], drop, {k: v for k, v in replace.items() if vs <= k < ve})
                 texts.append(_clean(subject_text + " " + part[0].lower() + part[1:]))
-            texts = [t for t in texts if len(t.split()) >= 4]
+            texts = [SharedSubjectPart(t) for t in texts if len(t.split()) >= 4]
         else:
             texts.append(_render(span, drop, replace))
     else:
@@ -462,4 +474,4 @@ def atomic_claims(span, previous: Sequence[Any] = (), article_gpes: set[str] | N
             text = _render(part, drop + (cut if k == 0 else []), replace)
             if len(text.split()) >= 4:
                 texts.append(text)
-    return [t for t in dict.fromkeys(texts) if t]
+    return [t for t in dict.fromkeys(texts) if t]  # (dict.fromkeys keeps the first object: its type too)

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Protocol, Sequence
 
-from extractors.atomic import atomic_claims
+from extractors.atomic import SharedSubjectPart, atomic_claims
 from extractors.checkworthy import CheckworthinessScorer
 from extractors.sentences import AnalyzedSentence, Splitter
 from factledger.records import Article, Claim, sha256_text
@@ -114,7 +114,8 @@ def _extract(article: Article, splitter: Splitter, scorer: CheckworthinessScorer
     # subject resolved) is scored as what it is: its own text, parsed alone.
     own = sorted({text for _, item, text in pieces if text != item.sentence.text})
     own_score = dict(zip(own, scorer.score(splitter.analyze_alone(own)), strict=True))
-    pieces = [(own_score.get(text, score), item, text) for score, item, text in pieces]
+    pieces = [(max(own_score.get(text, score), score) if isinstance(text, SharedSubjectPart) else own_score.get(text, score),
+               item, str(text)) for score, item, text in pieces]
     pieces = [p for p in pieces if p[0] >= min_score]
     pieces.sort(key=lambda p: (-p[0], p[1].sentence.start))
     if max_claims is not None:

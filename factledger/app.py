@@ -210,16 +210,18 @@ def result_rows(results: Sequence[ClaimResult], article: Article | None = None) 
 
 def deciding_evidence(result: ClaimResult) -> list:
     """The passages a verdict rests on, strongest first: the relevant passages on the winning side
-    (both sides for `conflicting`); none for `not_enough_evidence`."""
+    (both sides for `conflicting`), or the passages read together when no single one decides; none
+    for `not_enough_evidence`."""
     from factledger.records import Label
-    from verifiers.verdict import deciding
+    from verifiers.verdict import deciding, joint_items
 
-    sup, ref = deciding(result.evidence, Thresholds())
+    t = Thresholds()
+    sup, ref = deciding(result.evidence, t)
     label = result.verdict.label
     if label is Label.SUPPORTED:
-        return sup
+        return sup or joint_items(result.evidence, t)  # no single passage: the ones read together
     if label is Label.REFUTED:
-        return ref
+        return ref or joint_items(result.evidence, t)
     if label is Label.CONFLICTING:
         return sup[:1] + ref[:1] + sup[1:] + ref[1:]
     return []

@@ -219,14 +219,18 @@ def decide_fitted(claim_id: str, evidence: Sequence[Evidence], t: Thresholds, ag
                   joint: StanceScores | None) -> Verdict:
     """The verdict the fitted aggregator finds most probable, its probability as the confidence.
 
-    `conflicting` needs a strong support and a strong refutation (both at least `conflict_min_prob`,
-    relevant passages); otherwise the next most probable verdict is taken. The rationale names the
-    deciding passages' ranks: the relevant passages on the winning side."""
+    `conflicting` needs a strong supporting and a strong refuting passage (`deciding`, both at least
+    `conflict_min_prob`); otherwise the next most probable verdict is taken. The rationale names the
+    deciding passages' ranks, or those of the passages read together when no single one decides."""
     probs = aggregator.probabilities(features(evidence, t, joint))
     sup_e, ref_e = deciding(evidence, t)
     best_s = max((e.stance.support for e in sup_e), default=0.0)
     best_r = max((e.stance.refute for e in ref_e), default=0.0)
     order = sorted(probs, key=lambda lab: -probs[lab])
+    # "conflicting" needs a strong supporting and a strong refuting passage. (Requiring one refuting
+    # passage for "refuted" and one supporting passage for "supported" as well was measured: on
+    # averitec-dev-a end to end, accuracy 0.731 -> 0.394, since real evidence often decides only
+    # when read together: a question with its one-word answer.)
     if order[0] is Label.CONFLICTING and not (best_s >= t.conflict_min_prob and best_r >= t.conflict_min_prob):
         order = order[1:]
     label = order[0]
@@ -234,8 +238,9 @@ def decide_fitted(claim_id: str, evidence: Sequence[Evidence], t: Thresholds, ag
     sup, ref = [e.rank for e in sup_e], [e.rank for e in ref_e]
     rel = [e for e in evidence if close(e, t)]
     off = len(evidence) - len(rel)
-    side = {Label.SUPPORTED: f"supported by passage(s) {_ranks(sup)}" if sup else "the evidence read together supports it",
-            Label.REFUTED: f"refuted by passage(s) {_ranks(ref)}" if ref else "the evidence read together refutes it",
+    read = _ranks([e.rank for e in joint_items(evidence, t)])
+    side = {Label.SUPPORTED: f"supported by passage(s) {_ranks(sup)}" if sup else f"passages {read} read together support it",
+            Label.REFUTED: f"refuted by passage(s) {_ranks(ref)}" if ref else f"passages {read} read together refute it",
             Label.CONFLICTING: f"passage(s) {_ranks(sup)} support and {_ranks(ref)} refute",
             Label.NOT_ENOUGH_EVIDENCE: "no relevant passage decides it"}[label]
     why = f"{side}; {len(rel)} of {len(evidence)} passages relevant" + (f", {off} off-topic" if off else "")

@@ -16,6 +16,14 @@ STATED = ["completed in 1889", "Gustave Eiffel", "330 metres", "1930", "wrought 
 # The same facts changed: (original, changed) in the article text.
 CHANGES = [("completed in 1889", "completed in 1899"), ("330 metres", "530 metres"),
            ("10,100 tonnes", "20,100 tonnes"), ("six million", "sixty million"), ("in 1930", "in 1950")]
+# Measured with the shipped models (stance-minilm-v3 + verdict-lr-v1) and left visible, not hidden:
+# each entry is a verdict the issue asks for that this model does not give yet (see the closing note).
+KNOWN_MISSES: dict[str, str] = {}
+
+
+def _maybe_known(key: str):
+    reason = KNOWN_MISSES.get(key)
+    return pytest.param(key, marks=pytest.mark.xfail(reason=reason, strict=True)) if reason else key
 
 
 @pytest.fixture(scope="module")
@@ -40,36 +48,59 @@ def _check(db, article):
     return run_flow(flows.check_article_flow, article=str(article), db=str(db), quiet=True)
 
 
+@pytest.fixture(scope="module")
+def sample_rows(example_db):
+    return _check(example_db, EXAMPLES / "sample_article.md")
+
+
+@pytest.fixture(scope="module")
+def changed_rows(example_db, tmp_path_factory):
+    text = (EXAMPLES / "sample_article.md").read_text(encoding="utf-8")
+    for old, new in CHANGES:
+        assert old in text
+        text = text.replace(old, new)
+    changed = tmp_path_factory.mktemp("changed") / "changed_article.md"
+    changed.write_text(text, encoding="utf-8")
+    return _check(example_db, changed)
+
+
+@pytest.fixture(scope="module")
+def by_hand(example_db):
+    import flows
+    from flows.runners import run_flow
+
+    claims = [c for c, _ in BY_HAND]
+    return {r["claim"]: r for r in run_flow(flows.check_claim_flow, claims=claims, db=str(example_db), quiet=True)}
+
+
 def _claim(rows, key):
     found = [r for r in rows if key in r["claim"]]
     assert found, f"no claim contains {key!r}: {[r['claim'] for r in rows]}"
     return found[0]
 
 
-def test_every_fact_the_corpus_states_is_supported_and_none_refuted(example_db):
-    rows = _check(example_db, EXAMPLES / "sample_article.md")
-    verdicts = {key: (_claim(rows, key)["label"], _claim(rows, key)["claim"]) for key in STATED}
-    assert all(label == "supported" for label, _ in verdicts.values()), verdicts
-    assert not [r["claim"] for r in rows if r["label"] == "refuted"]
+def test_no_claim_of_the_true_article_is_refuted(sample_rows):
+    assert not [(r["claim"], r["rationale"]) for r in sample_rows if r["label"] == "refuted"]
 
 
-def test_the_article_with_its_facts_changed_is_refuted(example_db, tmp_path):
-    text = (EXAMPLES / "sample_article.md").read_text(encoding="utf-8")
-    for old, new in CHANGES:
-        assert old in text
-        text = text.replace(old, new)
-    changed = tmp_path / "changed_article.md"
-    changed.write_text(text, encoding="utf-8")
-    rows = _check(example_db, changed)
-    verdicts = {new: (_claim(rows, new)["label"], _claim(rows, new)["claim"]) for _, new in CHANGES}
-    assert all(label == "refuted" for label, _ in verdicts.values()), verdicts
+@pytest.mark.parametrize("key", [_maybe_known(k) for k in STATED])
+def test_a_fact_the_corpus_states_is_supported(sample_rows, key):
+    row = _claim(sample_rows, key)
+    assert row["label"] == "supported", row
 
 
-def test_claims_checked_by_hand_against_the_example_corpus(example_db):
-    import flows
-    from flows.runners import run_flow
+@pytest.mark.parametrize("key", [_maybe_known(new) for _, new in CHANGES])
+def test_a_changed_fact_is_refuted(changed_rows, key):
+    row = _claim(changed_rows, key)
+    assert row["label"] == "refuted", row
 
-    claims = ["The Eiffel Tower was completed in 1889.", "The Eiffel Tower was completed in 1920.",
-              "Big Ben was completed in 1859."]
-    rows = run_flow(flows.check_claim_flow, claims=claims, db=str(example_db), quiet=True)
-    assert [r["label"] for r in rows] == ["supported", "refuted", "supported"], rows
+
+BY_HAND = [("The Eiffel Tower was completed in 1889.", "supported"), ("The Eiffel Tower was completed in 1920.", "refuted"),
+           ("Big Ben was completed in 1859.", "supported")]
+
+
+@pytest.mark.parametrize("claim, label", [
+    pytest.param(c, lab, marks=pytest.mark.xfail(reason=KNOWN_MISSES[c], strict=True)) if c in KNOWN_MISSES else (c, lab)
+    for c, lab in BY_HAND])
+def test_claims_checked_by_hand(by_hand, claim, label):
+    assert by_hand[claim]["label"] == label, by_hand[claim]
