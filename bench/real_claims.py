@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from training.verdict import averitec_evidence_records  # noqa: E402  (one record per evidence item, as training fits on)
+
 LABELS = ("SUPPORTED", "REFUTED", "NOT_ENOUGH_INFO", "CONFLICTING")
 PRODUCT = {"supported": "SUPPORTED", "refuted": "REFUTED", "not_enough_evidence": "NOT_ENOUGH_INFO",
            "conflicting": "CONFLICTING"}
@@ -39,21 +41,6 @@ def shared_data() -> Path:
 
 def load_claims(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
-
-
-def evidence_records(claims: list[dict]) -> list[dict]:
-    """One corpus record per evidence item: the question as title, "question + answer" as text."""
-    out = []
-    for c in claims:
-        for ev in c["evidence"]:
-            answer = (ev.get("text") or "").strip()
-            question = (ev.get("question") or "").strip()
-            if not answer and not question:
-                continue
-            url = ev.get("source") or f"https://averitec.invalid/evidence/{ev['id']}"
-            out.append({"id": ev["id"], "url": url, "title": question or None,
-                        "text": f"{question} {answer}".strip()})
-    return out
 
 
 def metrics(gold: list[str], pred: list[str], conf: list[float], review: list[bool]) -> dict:
@@ -100,7 +87,8 @@ def run(args) -> dict:
     db = work / "averitec.duckdb"
     if db.exists():
         db.unlink()
-    (work / "evidence.jsonl").write_text("".join(json.dumps(r) + "\n" for r in evidence_records(claims)), encoding="utf-8")
+    (work / "evidence.jsonl").write_text("".join(json.dumps(r) + "\n" for r in averitec_evidence_records(claims)),
+                                         encoding="utf-8")
     (work / "claims.jsonl").write_text("".join(json.dumps({"id": c["id"], "claim": c["claim"]}) + "\n" for c in claims),
                                        encoding="utf-8")
     env = dict(os.environ, PREFECT_HOME=str(work / ".prefect"), FACTLEDGER_HOME=str(work / "home"),

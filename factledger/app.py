@@ -219,7 +219,7 @@ def deciding_evidence(result: ClaimResult) -> list:
     sup, ref = deciding(result.evidence, t)
     label = result.verdict.label
     if label is Label.SUPPORTED:
-        return sup or joint_items(result.evidence, t)  # no single passage: the ones read together
+        return sup
     if label is Label.REFUTED:
         return ref or joint_items(result.evidence, t)
     if label is Label.CONFLICTING:

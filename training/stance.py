@@ -900,7 +900,7 @@ SELECT_TEXT = {"nli-dev": "held-out NLI dev accuracy", "fever-dev": "FEVER-Symme
 def _real_claims_text(meta: dict) -> str:
     hp = meta["hyper_parameters"]
     av = meta["data"].get("averitec-train", {})
-    return (f"Recipe `real-claims` (the paragraph after this one describes the default recipe, not this model): "
+    return (f"Recipe `real-claims`: "
             f"AVeriTeC train claims (split by `training.stance.averitec_split`: {av.get('claims_by_split')}; only the "
             f"'train' share trains, 'dev' chooses the checkpoint and joins the calibration split, 'fit' is never read "
             f"here), premise = `verifiers.evidence.joint_premise` of their question-answer items, each claim also once "
@@ -934,8 +934,28 @@ def write_model_card(out: Path, meta: dict) -> None:
         base_text = (f"\n\nTraining continued (`--base`) from the earlier artefact `{base['version']}` (weights sha256\n"
                      f"`{base['weights_sha256']}`), itself trained by the same command from all-MiniLM-L6-v2 for "
                      f"{base['steps']} steps\n({base['train_pairs_seen']} pairs seen, {base['train_seconds'] / 60:.1f} min, "
-                     f"lr {base['hyper_parameters']['lr']}, the same seed, data and dev split; it never trained on this\n"
-                     f"run's dev or held-out pairs, which the trainer checks).")
+                     f"lr {base['hyper_parameters']['lr']}, " + (
+                         "the default recipe: it never saw AVeriTeC, LIAR-PLUS, Check-COVID or FEVER-train pairs, so none\n"
+                         "of this run's dev or held-out pairs, which the trainer checks)." if hp.get("recipe") == "real-claims" else
+                         "the same seed, data and dev split; it never trained on this\n"
+                         "run's dev or held-out pairs, which the trainer checks)."))
+    real = hp.get("recipe") == "real-claims"
+    default_data = f"""Only the redistributable sets of `../shared/data/nli-train` (never `fever-dev`, never an evaluation
+set). Pairs de-duplicated on normalised (premise, hypothesis) in the order below (so CAD-SNLI's
+copies of SNLI count once); Breaking NLI capped at {BREAKING_NLI_MAX} random pairs (it is 87%
+contradiction); then shuffled with seed {hp['seed']}, the first {hp['dev_pairs']} held out as dev
+(checkpoint choice, temperature), the last {hp.get('heldout_pairs', 0)} held out from everything (calibration test),
+and {'at most ' + str(hp['max_pairs']) if hp['max_pairs'] else 'all the rest'} kept for training.
+"""
+    dev_heading = ("held-out dev split: AVeriTeC dev claims + LIAR-PLUS / Check-COVID / FEVER pairs" if real
+                   else "held-out NLI pairs")
+    limits = ("Trained on real fact-checked claims (the AVeriTeC train split's 'train' part, LIAR-PLUS, Check-COVID) "
+              "mixed with FEVER\ntraining pairs and neutrals. Measured weakness: an on-topic sentence that gives "
+              "another entity's date or\nnumber (\"... until the Chrysler Building was completed in 1930\") reads as "
+              "refuting a claim about the first\nentity; the verdict's relevance gate and aggregator (models/verdict) "
+              "reduce but do not remove it." if real else
+              "Trained on short NLI pairs and on contrast pairs made from them; it has seen no real fact-checking\n"
+              "claims beyond FM2.")
     text = f"""# FactLedger stance model `{meta['version']}`
 
 A 3-class cross-encoder (entailment = supports, neutral, contradiction = refutes) fine-tuned by
@@ -946,13 +966,7 @@ Label order: {', '.join(meta['labels'])}. Calibration: temperature {meta['temper
 (fitted on the held-out dev split; NLL {meta['calibration']['dev_nll_before']} -> {meta['calibration']['dev_nll_after']}).{base_text}
 
 ## Training data
-{_real_claims_text(meta) if hp.get('recipe') == 'real-claims' else ''}Only the redistributable sets of `../shared/data/nli-train` (never `fever-dev`, never an evaluation
-set). Pairs de-duplicated on normalised (premise, hypothesis) in the order below (so CAD-SNLI's
-copies of SNLI count once); Breaking NLI capped at {BREAKING_NLI_MAX} random pairs (it is 87%
-contradiction); then shuffled with seed {hp['seed']}, the first {hp['dev_pairs']} held out as dev
-(checkpoint choice, temperature), the last {hp.get('heldout_pairs', 0)} held out from everything (calibration test),
-and {'at most ' + str(hp['max_pairs']) if hp['max_pairs'] else 'all the rest'} kept for training.
-
+{_real_claims_text(meta) if real else default_data}
 | set | pairs read | kept after de-dup | in training | sha256 of pairs.jsonl |
 |---|---:|---:|---:|---|
 {rows}
@@ -969,7 +983,7 @@ planned steps or --max-minutes, whichever ends first), {hp['epochs']} epoch(s) p
 checkpoint chosen on {SELECT_TEXT.get(hp.get('select', 'nli-dev'), hp.get('select'))}.
 Training time: {meta['train_seconds'] / 60:.1f} min on a shared 2-core CPU.
 
-## Dev metrics (held-out NLI pairs, best checkpoint)
+## Dev metrics ({dev_heading}, best checkpoint)
 accuracy {meta['dev']['acc']}, macro-F1 {meta['dev']['macro_f1']}, NLL {meta['dev']['nll']}.
 
 ## Benchmarks
@@ -981,8 +995,7 @@ different amounts of the same unit (`verifiers.stance_model.number_conflict`), t
 support probability moves to refute. Chosen on FEVER-Symmetric dev by `bench/verdicts.py --tune-rules`.
 
 ## Limits
-Trained on short NLI pairs and on contrast pairs made from them; it has seen no real fact-checking
-claims beyond FM2. Long
+{limits} Long
 passages are truncated to {hp['max_length']} word pieces. Treat `neutral` as "this passage does not decide".
 """
     (out / "MODEL_CARD.md").write_text(text)

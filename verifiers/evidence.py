@@ -110,7 +110,9 @@ _NAME = re.compile(r"\b[A-Z][\w'\-]*[A-Za-z]\b")
 _NOT_NAMES = frozenset("""a an the this that these those it its he she they we i you his her their our my your
 in on at by for with from as of to and or but if when while after before since during about over under
 many most some all any each every no not one two three there here what which who how why where
-many several few more less today yesterday tomorrow""".split())
+many several few more less today yesterday tomorrow
+january february march april may june july august september october november december
+monday tuesday wednesday thursday friday saturday sunday""".split())
 
 
 def names(text: str) -> set[str]:

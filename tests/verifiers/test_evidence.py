@@ -42,3 +42,14 @@ def test_premise_puts_the_title_in_front_once():
     assert premise("Is the minimum wage $7.25?", "Yes.") == "Is the minimum wage $7.25? Yes."
     assert premise(None, "Plain text.") == "Plain text."
     assert joint_premise([("A", "one."), ("B", "it is 5 m.")]) == "A: one. B: it is 5 metres."
+
+
+def test_a_passage_must_name_what_the_claim_names():
+    from verifiers.evidence import names, shares_subject
+
+    claim = "China officially recognised the Taliban government on 3 July 2025."
+    assert names(claim) == {"china", "taliban"}  # months and sentence-initial function words are not names
+    assert not shares_subject(claim, "Russia-Taliban relations: On 3 July 2025, Russia officially recognised the Taliban.")
+    assert shares_subject(claim.replace("China", "Russia"), "On 3 July 2025, Russia officially recognised the Taliban.")
+    assert not shares_subject("The Eiffel Tower was completed in 1889.", "Big Ben: The clock tower, the Elizabeth Tower")
+    assert shares_subject("It rained a lot.", "anything at all")

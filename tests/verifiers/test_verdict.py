@@ -125,3 +125,14 @@ def test_the_product_uses_an_aggregator_only_with_the_stance_model_it_was_fitted
     assert "fitted on stance model stance-x+abc" in caplog.text
     monkeypatch.setenv("FACTLEDGER_VERDICT_MODEL", str(tmp_path / "missing.json"))
     assert load_aggregator("stance-x+abc") is None
+
+
+def test_supported_needs_a_passage_that_supports(tmp_path):
+    from verifiers.verdict import decide_fitted
+
+    # a model that leans to "supported" whatever the passages say
+    agg = _aggregator(tmp_path, {"supported": {"similarity_max": 9.0}, "refuted": {"refute_max": 2.0},
+                                 "not_enough_evidence": {}, "conflicting": {}})
+    v = decide_fitted("c1", [ev("a", "u1", 0.9, 0.2, 0.7)], T, agg, None)
+    assert v.label is Label.REFUTED
+    assert decide_fitted("c1", [ev("a", "u1", 0.9, 0.7, 0.2)], T, agg, None).label is Label.SUPPORTED
