@@ -93,12 +93,12 @@ def load_aggregator(stance_revision: str | None) -> Aggregator | None:
     path = Path(os.environ.get("FACTLEDGER_VERDICT_MODEL") or DEFAULT_AGGREGATOR)
     if not path.is_file():
         return None
-    meta = json.loads(path.read_text(encoding="utf-8"))
-    if meta.get("stance_revision") != stance_revision:
+    aggregator = Aggregator.load(path)
+    if aggregator.stance_revision != stance_revision:
         log.warning("verdict aggregator %s was fitted on stance model %s, not %s; using the rule verdict "
-                    "(run `factledger train verdict`)", path, meta.get("stance_revision"), stance_revision)
+                    "(run `factledger train verdict`)", path, aggregator.stance_revision, stance_revision)
         return None
-    return Aggregator.load(path)
+    return aggregator
 
 
 def default_scorer(device: str | None = None) -> CheckworthinessScorer:

@@ -120,8 +120,8 @@ def decide(claim_id: str, evidence: Sequence[Evidence], t: Thresholds) -> Verdic
 # --- The fitted aggregator --------------------------------------------------------------------------
 # Claim-level features of the kept evidence; a multinomial logistic regression over them (fitted by
 # `factledger train verdict` on real fact-checked claims, models/verdict/aggregator.json) gives the
-# four verdict probabilities. Passages below `topical_min_similarity` are off-topic: their stance is
-# read as neutral (they can be listed, never decide).
+# four verdict probabilities. Passages below `topical_min_similarity` are off-topic, and a passage
+# that does not name what the claim names never refutes (`close`, `relevant`): they are listed, never decide.
 
 FEATURES = (
     "support_max", "refute_max", "support_top", "refute_top", "support_mean3", "refute_mean3",
@@ -188,7 +188,8 @@ class Aggregator:
     intercept: tuple[float, ...]
     revision: str
     origin: str
-    platt: tuple[float, float] = (1.0, 0.0)  # confidence = sigmoid(a * logit(p) + b) of the winning probability
+    platt: tuple[float, float] = (1.0, 0.0)
+    stance_revision: str | None = None  # the stance model whose outputs it was fitted on  # confidence = sigmoid(a * logit(p) + b) of the winning probability
 
     @classmethod
     def load(cls, path: Path) -> Aggregator:
@@ -199,7 +200,7 @@ class Aggregator:
         return cls(tuple(Label(x) for x in meta["labels"]), tuple(meta["mean"]), tuple(meta["scale"]),
                    tuple(tuple(r) for r in meta["coef"]), tuple(meta["intercept"]),
                    f"{meta['version']}+{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}", meta.get("origin", ""),
-                   (float(cal.get("a", 1.0)), float(cal.get("b", 0.0))))
+                   (float(cal.get("a", 1.0)), float(cal.get("b", 0.0))), meta.get("stance_revision"))
 
     def confidence(self, p: float) -> float:
         """How likely a verdict with winning probability `p` is right (calibrated on held-out folds)."""
@@ -240,11 +241,16 @@ def decide_fitted(claim_id: str, evidence: Sequence[Evidence], t: Thresholds, ag
     sup, ref = [e.rank for e in sup_e], [e.rank for e in ref_e]
     rel = [e for e in evidence if close(e, t)]
     off = len(evidence) - len(rel)
-    read = _ranks([e.rank for e in joint_items(evidence, t)])
-    side = {Label.SUPPORTED: f"supported by passage(s) {_ranks(sup)}",
-            Label.REFUTED: f"refuted by passage(s) {_ranks(ref)}" if ref else f"passages {read} read together refute it",
-            Label.CONFLICTING: f"passage(s) {_ranks(sup)} support and {_ranks(ref)} refute",
-            Label.NOT_ENOUGH_EVIDENCE: "no relevant passage decides it"}[label]
+    if label is Label.SUPPORTED:
+        side = f"supported by passage(s) {_ranks(sup)}"
+    elif label is Label.REFUTED and ref:
+        side = f"refuted by passage(s) {_ranks(ref)}"
+    elif label is Label.REFUTED:  # no single passage: the ones read together
+        side = f"passages {_ranks([e.rank for e in joint_items(evidence, t)])} read together refute it"
+    elif label is Label.CONFLICTING:
+        side = f"passage(s) {_ranks(sup)} support and {_ranks(ref)} refute"
+    else:
+        side = "no relevant passage decides it"
     why = f"{side}; {len(rel)} of {len(evidence)} passages relevant" + (f", {off} off-topic" if off else "")
     return Verdict(claim_id=claim_id, label=label, confidence=conf, rationale=why,
                    needs_review=conf < t.review_below_confidence)
