@@ -10,11 +10,30 @@ import duckdb
 
 from factledger.errors import InputError
 
-__all__ = ["EXPORTABLE", "RATING", "claimreview_drafts", "export_table"]
+__all__ = ["EXPORTABLE", "ORDER_BY", "RATING", "claimreview_drafts", "export_table"]
 
-EXPORTABLE = ("verdict_evidence", "verdict_provenance", "latest_verdicts", "verdict_history", "claims_per_article",
-              "sources_by_domain", "source_changes", "run_summary", "fact_checks", "batch_items", "runs",
-              "articles", "claims", "sources", "verdicts", "evidence")
+# Each exportable view or table with the key its rows are written in: unique (a table's primary
+# key, or what makes a view's row unique) so that the same warehouse always exports the same file,
+# row for row; oldest first where rows carry a time.
+ORDER_BY = {
+    "verdict_evidence": "run_id, claim_id, evidence_rank, passage_sha256",
+    "verdict_provenance": "run_id, claim_id, evidence_rank, passage_sha256",
+    "latest_verdicts": "claim_id",
+    "verdict_history": "claim_id, checked_at, run_id",
+    "claims_per_article": "article_id",
+    "sources_by_domain": "domain NULLS FIRST",
+    "source_changes": "url, fetched_at, fetch_status, status_reason, raw_sha256 NULLS FIRST, text_sha256 NULLS FIRST",
+    "run_summary": "started_at, run_id",
+    "fact_checks": "run_id, claim_id, fact_check_id",
+    "batch_items": "run_id, recorded_at, url",
+    "runs": "started_at, run_id",
+    "articles": "article_id",
+    "claims": "claim_id",
+    "sources": "source_id",
+    "verdicts": "run_id, claim_id",
+    "evidence": "run_id, claim_id, evidence_rank, passage_id",
+}
+EXPORTABLE = tuple(ORDER_BY)
 _FORMATS = {"csv": "(FORMAT csv, HEADER true)", "parquet": "(FORMAT parquet)", "jsonl": "(FORMAT json)"}
 
 # schema.org Rating for each verdict: value on 1..5 and the words a reader sees (alternateName).
@@ -27,7 +46,7 @@ RATING = {
 
 
 def export_table(con: duckdb.DuckDBPyConnection, name: str, fmt: str, out: str | Path) -> int:
-    """Write view or table `name` to `out` in `fmt`; return the row count."""
+    """Write view or table `name` to `out` in `fmt`, rows in the order of `ORDER_BY[name]`; return the row count."""
     if name not in EXPORTABLE:
         raise InputError(f"cannot export {name!r} (choose from {', '.join(EXPORTABLE)})")
     if fmt not in _FORMATS:
@@ -37,7 +56,7 @@ def export_table(con: duckdb.DuckDBPyConnection, name: str, fmt: str, out: str |
         raise InputError(f"is a directory, not an output file: {out}")
     out.parent.mkdir(parents=True, exist_ok=True)
     path = str(out).replace("'", "''")
-    con.execute(f"COPY (SELECT * FROM {name}) TO '{path}' {_FORMATS[fmt]}")
+    con.execute(f"COPY (SELECT * FROM {name} ORDER BY {ORDER_BY[name]}) TO '{path}' {_FORMATS[fmt]}")
     return con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
 
 
@@ -49,7 +68,7 @@ def claimreview_drafts(con: duckdb.DuckDBPyConnection, *, publisher: str, review
                   a.ref, a.url, a.title, a.published, a.fetched_at
            FROM latest_verdicts lv JOIN claims c USING (claim_id) LEFT JOIN articles a ON a.article_id = c.article_id
            WHERE ? IS NULL OR a.ref = ? OR a.article_id = ?
-           ORDER BY a.ref, c.claim_rank""",
+           ORDER BY a.ref NULLS FIRST, c.claim_rank NULLS FIRST, lv.claim_id""",
         [article, article, article],
     ).fetchall()
     drafts = []
