@@ -18,7 +18,7 @@ from factledger import __version__
 from factledger.errors import ConfigError
 from factledger.net import Fetcher
 from factledger.records import Article, Claim, ClaimResult
-from factledger.settings import Thresholds
+from factledger.settings import PROVIDERS, Thresholds, factledger_home
 from verifiers.cache import CachedEmbedder, CachedStance, ScoreCache
 from verifiers.embed import Embedder, MiniLMEmbedder
 from verifiers.pipeline import Verifier
@@ -27,11 +27,9 @@ from verifiers.stance import ConflictRuleStance, StanceModel
 from verifiers.verdict import Aggregator
 from warehouse.store import RunInfo
 
-__all__ = ["PROVIDERS", "Runtime", "make_providers", "result_rows", "run_info"]
+__all__ = ["PROVIDERS", "Runtime", "factledger_home", "make_providers", "result_rows", "run_info"]
 
 log = logging.getLogger(__name__)
-
-PROVIDERS = ("corpus", "wikipedia", "factchecks", "gdelt", "searxng", "urls")
 
 
 @dataclass
@@ -47,6 +45,10 @@ class Runtime:
     wikipedia_api: str | None = None
     device: str | None = None  # auto (CUDA when torch sees a GPU), cpu, cuda, cuda:N
     cache: ScoreCache | None = None  # model outputs by revision and input sha256 (built-in models only)
+    # Articles already loaded by whoever built this Runtime (the CLI loads an article to check
+    # the input before any model loads), by the ref given: a flow takes its article from here
+    # instead of reading or fetching it a second time.
+    articles: dict[str, Article] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.splitter = self.splitter or Splitter()
@@ -110,10 +112,6 @@ def default_scorer(device: str | None = None) -> CheckworthinessScorer:
         return TrainedScorer(device=device)
     log.warning("check-worthiness artefact missing (models/checkworthiness); using the rule scorer")
     return RuleScorer()
-
-
-def factledger_home() -> Path:
-    return Path(os.environ.get("FACTLEDGER_HOME", Path.home() / ".factledger"))
 
 
 def default_score_cache() -> ScoreCache | None:
@@ -219,7 +217,7 @@ def deciding_evidence(result: ClaimResult) -> list:
     sup, ref = deciding(result.evidence, t)
     label = result.verdict.label
     if label is Label.SUPPORTED:
-        return sup
+        return sup or joint_items(result.evidence, t)
     if label is Label.REFUTED:
         return ref or joint_items(result.evidence, t)
     if label is Label.CONFLICTING:

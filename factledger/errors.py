@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 __all__ = [
+    "Cancelled",
     "ConfigError",
     "ExtractionError",
     "FactLedgerError",
     "FetchError",
     "InputError",
+    "LimitError",
     "PermanentFetchError",
     "TransientFetchError",
     "WarehouseError",
@@ -20,6 +22,30 @@ class FactLedgerError(Exception):
 
 class InputError(FactLedgerError):
     """A file, URL, claim or option given by the user cannot be used."""
+
+
+class LimitError(InputError):
+    """Input over (or under) one of the named limits in `factledger.settings.Limits`. `reason` is
+    the short name a batch records for the article (article_too_large, claim_too_short)."""
+
+    def __init__(self, message: str, reason: str = "over_limit"):
+        self.reason = reason
+        super().__init__(message)
+
+    def __reduce__(self):
+        return type(self), (str(self), self.reason)
+
+
+class Cancelled(FactLedgerError):
+    """The run was stopped by a signal (SIGINT, SIGTERM) before it finished; nothing it had not
+    committed was stored."""
+
+    def __init__(self, signal_name: str = "a signal"):
+        self.signal_name = signal_name
+        super().__init__(f"stopped by {signal_name}")
+
+    def __reduce__(self):
+        return type(self), (self.signal_name,)
 
 
 class ConfigError(FactLedgerError):

@@ -1,23 +1,102 @@
-"""Named thresholds and defaults, in one place, each with where it came from.
+"""Named thresholds, limits and defaults, in one place, each with where it came from.
 
-Every run records the values it used (see `Thresholds.as_dict`) in the `runs` table.
+Every run records the values it used (see `Thresholds.as_dict`, `Limits.as_dict`) in the `runs` table.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-__all__ = ["DEFAULT_DB", "USER_AGENT", "Thresholds", "default_db_path"]
+from factledger.errors import ConfigError, LimitError
+
+__all__ = ["DEFAULT_DB", "PROVIDERS", "USER_AGENT", "Limits", "Thresholds", "default_db_path", "factledger_home"]
 
 USER_AGENT = "FactLedger/0.1 (+https://github.com/factledger/factledger; fact-check research bot)"
 
 DEFAULT_DB = "factledger.duckdb"
 
 
+# Source providers by name (see README, "Providers").
+PROVIDERS = ("corpus", "wikipedia", "factchecks", "gdelt", "searxng", "urls")
+
+
 def default_db_path() -> Path:
     return Path(os.environ.get("FACTLEDGER_DB") or DEFAULT_DB)
+
+
+def factledger_home() -> Path:
+    """Where the model and HTTP caches live: $FACTLEDGER_HOME, else ~/.factledger."""
+    return Path(os.environ.get("FACTLEDGER_HOME", Path.home() / ".factledger"))
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one run accepts at most (or at least). Input over a limit is refused with a one-line
+    error naming the limit and how to change it; nothing is cut without a word. Each limit can be
+    set in the environment (`FACTLEDGER_<NAME>`, e.g. FACTLEDGER_MAX_ARTICLE_MB=5) and some on the
+    command line; a run records the values it used (`runs.params`, "limits")."""
+
+    # Largest article text checked, in MB (10^6 bytes) of UTF-8 text after extraction (`check
+    # --max-article-mb`). Measured: the largest main text among the 1,171 pages of aeb-scrapinghub
+    # and trafilatura-eval (../shared/data) is 96 KB (99th percentile 12 KB); a 5 MB article gave
+    # 41,377 claims and ran past 10 minutes (issue 23). 2 MB is twenty times the largest real page.
+    max_article_mb: float = 2.0
+    # Claims verified per article when `--max-claims` is not given: the most check-worthy first,
+    # and a warning names how many were left. Chosen, not tuned: verifying a claim took 0.1-0.3 s on
+    # the 2-core reference machine (flows/runners.py), so 100 claims stay within about half a minute.
+    max_claims_per_article: int = 100
+    # Shortest claim `check-claim` accepts, in characters (spaces at the ends not counted). The
+    # shortest checkable English claims are about this long ("Ice melts.", "Oslo is big."); a
+    # one-character claim used to be accepted and "verified".
+    min_claim_chars: int = 10
+
+    @classmethod
+    def from_env(cls, **overrides: float | int | None) -> Limits:
+        """The defaults, then $FACTLEDGER_<NAME> for each, then the `overrides` that are not None
+        (command-line options). A value that is not a positive number is a ConfigError."""
+        values: dict[str, float | int] = {}
+        for f in fields(cls):
+            env = f"FACTLEDGER_{f.name.upper()}"
+            raw = os.environ.get(env)
+            if raw not in (None, ""):
+                values[f.name] = _positive(f.type, raw, env)
+        limits = replace(cls(), **values)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        for name, value in given.items():
+            if not value > 0:
+                raise ConfigError(f"{name.replace('_', '-')} must be positive: {value}")
+        return replace(limits, **given)
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+    def check_article_text(self, text: str, ref: str) -> None:
+        """Refuse an article whose text is over `max_article_mb` (LimitError, reason article_too_large)."""
+        size = len(text.encode("utf-8"))
+        if size > self.max_article_mb * 1_000_000:
+            raise LimitError(
+                f"article text too large ({size / 1_000_000:.3g} MB, limit {self.max_article_mb:g} MB; "
+                f"--max-article-mb or FACTLEDGER_MAX_ARTICLE_MB): {ref}", reason="article_too_large")
+
+    def check_claim_text(self, text: str, *, label: str = "claim", source: str | None = None) -> None:
+        """Refuse a claim shorter than `min_claim_chars` (LimitError, reason claim_too_short); the
+        message names `source` (the file it came from) or else the claim itself."""
+        n = len(text.strip())
+        if n < self.min_claim_chars:
+            raise LimitError(f"{label} too short ({n} character{'' if n == 1 else 's'}, at least {self.min_claim_chars}; "
+                             f"FACTLEDGER_MIN_CLAIM_CHARS): {source or repr(text.strip())}", reason="claim_too_short")
+
+
+def _positive(kind: object, raw: str, name: str) -> float | int:
+    try:
+        value = int(raw) if kind in (int, "int") else float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive number: {raw}") from None
+    if not value > 0:
+        raise ConfigError(f"{name} must be a positive number: {raw}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)

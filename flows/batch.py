@@ -8,13 +8,16 @@ from typing import Sequence
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed
 
 from extractors.articles import load_article
 from extractors.feeds import fetch_feed
 from factledger.app import run_info
-from factledger.errors import FactLedgerError, FetchError
+from factledger.errors import Cancelled, FactLedgerError, FetchError
 from factledger.net import TEXT_TYPES
 from factledger.records import Article, ClaimResult
+from factledger.settings import Limits
+from flows import stopping
 from flows.check import (
     RuntimeSpec,
     _artifact,
@@ -29,6 +32,7 @@ from flows.check import (
     verify_in_chunks,
 )
 from flows.runners import env_task_runner, parallel_slots
+from flows.stopping import check_stop
 from warehouse.db import opened
 from warehouse.queries import claims_due_for_recheck, known_article_refs, known_text_hashes
 from warehouse.store import finish_run, record_batch_item, start_run, store_article_results
@@ -73,11 +77,14 @@ def _ref(entry: str) -> str:
 
 
 @task(name="load-article", cache_policy=NO_CACHE)
-def fetch_article_task(url: str, spec: RuntimeSpec | None = None) -> tuple[Article | None, str | None]:
-    """(article, None), or (None, the named reason it could not be loaded): an unusable page is
-    a status row of the batch, not a failed task."""
+def fetch_article_task(url: str, spec: RuntimeSpec | None = None,
+                       limits: Limits | None = None) -> tuple[Article | None, str | None]:
+    """(article, None), or (None, the named reason it could not be loaded): an unusable page, or
+    one over the article-size limit (article_too_large), is a status row of the batch, not a failed task."""
     try:
-        return load_article(url, get_runtime(spec).fetcher), None
+        art = load_article(url, get_runtime(spec).fetcher)
+        (limits or Limits.from_env()).check_article_text(art.text, url)
+        return art, None
     except FactLedgerError as exc:
         return None, _short(exc)
 
@@ -86,19 +93,21 @@ def store_batch_article(db: str, child_run_id: str, providers: list[str], params
                         results: list[ClaimResult]) -> None:
     """One article of a batch as its own `check-article` run: recorded, stored, finished, with
     the write lock held once, in the flow process (a plain call: see `flows.check.store_article`)."""
-    with opened(db) as con:
-        start_run(con, run_info(child_run_id, "check-article", get_runtime(), providers, params))
-        try:
-            store_article_results(con, child_run_id, article, results)
-        except BaseException as exc:
-            finish_run(con, child_run_id, error=_short(exc))
-            raise
-        finish_run(con, child_run_id)
+    with stopping.writing():
+        check_stop()  # a stop requested before this article's store: it is not stored
+        with opened(db) as con:
+            start_run(con, run_info(child_run_id, "check-article", get_runtime(), providers, params))
+            try:
+                store_article_results(con, child_run_id, article, results)
+            except BaseException as exc:
+                finish_run(con, child_run_id, error=_short(exc))
+                raise
+            finish_run(con, child_run_id)
 
 
 def _record(db: str, run_id: str, url: str, origin: str, status: str, reason: str | None = None,
             article_id: str | None = None, child: str | None = None) -> None:
-    with opened(db) as con:
+    with stopping.writing(), opened(db) as con:
         record_batch_item(con, run_id, url, origin, status, reason, article_id, child)
 
 
@@ -111,11 +120,13 @@ async def batch_flow(
     max_articles: int = 50,
     max_claims: int | None = None,
     device: str | None = None,
+    max_article_mb: float | None = None,
 ) -> dict:
     """Check the new articles of feeds and URL lists, each as its own `check-article` run.
 
     New means: a URL not stored before, whose text is not already stored under another URL.
     One article failing does not stop the batch; every candidate is accounted for in `batch_items`.
+    A batch in which an article failed ends Failed (its `runs` row too), its counts still returned.
 
     Articles go through in windows as wide as the task runner (one at a time on the thread pool,
     one per worker thread on Dask): load them, drop duplicates, extract and verify them on the
@@ -126,7 +137,9 @@ async def batch_flow(
     run_id, db = _run_id(), _db_path(db)
     spec = _flow_runtime(device)
     providers = list(providers)
-    _begin(db, run_id, "batch", providers, {"feeds": list(feeds), "url_lists": list(url_lists)})
+    limits = Limits.from_env(max_article_mb=max_article_mb)
+    _begin(db, run_id, "batch", providers, {"feeds": list(feeds), "url_lists": list(url_lists),
+                                            "max_claims": max_claims, "limits": limits.as_dict()})
     counts = {"checked": 0, "seen_before": 0, "duplicate_content": 0, "failed": 0}
     items: list[dict] = []
 
@@ -138,7 +151,8 @@ async def batch_flow(
 
     try:
         candidates = discover_task(list(feeds), list(url_lists))
-        with opened(db, read_only=True) as con:
+        check_stop()
+        with stopping.reading(db) as con:
             seen = known_article_refs(con, [u for u, _ in candidates])
             hashes = known_text_hashes(con)
         todo: list[tuple[str, str]] = []
@@ -152,12 +166,15 @@ async def batch_flow(
             # else: left for the next run
         width = parallel_slots()
         for start in range(0, len(todo), width):
+            check_stop()
             window = todo[start:start + width]
-            loads = [fetch_article_task.submit(url, spec) for url, _ in window]
+            loads = [fetch_article_task.submit(url, spec, limits) for url, _ in window]
             fresh: list[tuple[str, str, Article]] = []
             for (url, origin), future in zip(window, loads):
                 try:
                     art, reason = future.result()
+                except Cancelled:
+                    raise
                 except Exception as exc:
                     art, reason = None, _short(exc)
                 if art is None:
@@ -167,11 +184,15 @@ async def batch_flow(
                     account(url, origin, "duplicate_content", article_id=art.article_id)
                 else:
                     fresh.append((url, origin, art))
-            analyses = [analyse_article_task.submit(art, providers, db, max_claims, spec) for _, _, art in fresh]
+            check_stop()
+            analyses = [analyse_article_task.submit(art, providers, db, max_claims, spec, cap=limits.max_claims_per_article)
+                        for _, _, art in fresh]
             done = []
             for (url, origin, art), future in zip(fresh, analyses):  # the whole window, before any store
                 try:
                     done.append((url, origin, art, str(future.task_run_id), future.result()))
+                except Cancelled:
+                    raise
                 except Exception as exc:
                     done.append((url, origin, art, None, exc))
             for url, origin, art, child, results in done:
@@ -181,18 +202,27 @@ async def batch_flow(
                 # child: the article's run id, that of the Prefect task run that analysed it
                 try:
                     store_batch_article(db, child, providers, {"article": url, "max_claims": max_claims,
-                                                               "batch_run_id": run_id}, art, results)
+                                                               "batch_run_id": run_id, "limits": limits.as_dict()},
+                                        art, results)
+                except Cancelled:
+                    raise
                 except Exception as exc:
                     account(url, origin, "failed", _short(exc), art.article_id, child)
                     continue
                 hashes.add(art.text_sha256)
                 account(url, origin, "checked", article_id=art.article_id, child=child)
-        with opened(db) as con:
-            finish_run(con, run_id)
+        failed = (f"{counts['failed']} of {len(items)} articles failed (reasons in batch_items)"
+                  if counts["failed"] else None)
+        with stopping.writing():
+            with opened(db) as con:
+                finish_run(con, run_id, error=failed)
+            stopping.finished(run_id, "failed" if failed else "completed")
     except BaseException as exc:
         _fail(db, run_id, exc)
         raise
     await _artifact("batch-summary", items, f"Batch {run_id}: {counts}")
+    if failed:  # the run ends Failed, with its counts as its result (`flows.runners.run_flow` returns them)
+        return Failed(message=f"{failed}: {run_id}", data=counts)
     return counts
 
 

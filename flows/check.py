@@ -29,10 +29,12 @@ from prefect.runtime import flow_run
 from extractors.articles import load_article
 from extractors.claims import claims_from_texts, extract_claims
 from factledger.app import Runtime, make_providers, make_verifier, result_rows, run_info
-from factledger.errors import InputError
+from factledger.errors import Cancelled, InputError
 from factledger.records import Article, Claim, ClaimResult
-from factledger.settings import Thresholds
+from factledger.settings import Limits, Thresholds
+from flows import stopping
 from flows.runners import chunks, env_task_runner, parallel_slots
+from flows.stopping import check_stop
 from warehouse.db import opened
 from warehouse.store import finish_run, start_run, store_article_results, store_claim_results
 
@@ -93,25 +95,45 @@ def _progress(i: int, n: int, claim: Claim) -> None:
     print(f"[{i}/{n}] {claim.text[:90]}", file=sys.stderr, flush=True)
 
 
-def _claims(article: Article, max_claims: int | None, spec: RuntimeSpec | None) -> list[Claim]:
+def _claims(article: Article, max_claims: int | None, spec: RuntimeSpec | None,
+            cap: int | None = None) -> list[Claim]:
+    """The article's claims, best first: at most `max_claims` when the caller asked for that many,
+    else at most `cap` (`Limits.max_claims_per_article`), with a warning naming what was left."""
     rt = get_runtime(spec)
-    return extract_claims(article, rt.splitter, rt.scorer, min_score=rt.thresholds.checkworthy_min_score,
-                          max_claims=max_claims, cache=rt.cache)
+    check_stop()
+    claims = extract_claims(article, rt.splitter, rt.scorer, min_score=rt.thresholds.checkworthy_min_score,
+                            max_claims=max_claims, cache=rt.cache)
+    check_stop()
+    cap = cap or Limits.from_env().max_claims_per_article
+    if max_claims is None and len(claims) > cap:
+        log.warning("%s has %d check-worthy claims: verifying the %d most check-worthy (--max-claims N or "
+                    "FACTLEDGER_MAX_CLAIMS_PER_ARTICLE to change the limit)", article.ref, len(claims), cap)
+        claims = claims[:cap]
+    return claims
 
 
 @task(name="extract-claims", cache_policy=NO_CACHE)
-def extract_claims_task(article: Article, max_claims: int | None, spec: RuntimeSpec | None = None) -> list[Claim]:
-    return _claims(article, max_claims, spec)
+def extract_claims_task(article: Article, max_claims: int | None, spec: RuntimeSpec | None = None,
+                        cap: int | None = None) -> list[Claim]:
+    return _claims(article, max_claims, spec, cap)
 
 
 def _verify(claims: Sequence[Claim], providers: Sequence[str], db: str, quiet: bool, urls: Sequence[str],
             before: str | None, spec: RuntimeSpec | None, first: int = 0, total: int | None = None
             ) -> list[ClaimResult]:
     rt = get_runtime(spec)
-    progress = None if quiet else (lambda i, n, claim: _progress(first + i, total or n, claim))
-    with opened(db, read_only=True) as con:
+
+    def progress(i: int, n: int, claim: Claim) -> None:  # called once per claim: a stop is seen here
+        check_stop()
+        if not quiet:
+            _progress(first + i, total or n, claim)
+
+    check_stop()
+    with stopping.reading(db) as con:
         verifier = make_verifier(make_providers(providers, con, rt, urls), rt, before=before)
-        return verifier.check(list(claims), progress=progress)
+        results = verifier.check(list(claims), progress=progress)
+    check_stop()
+    return results
 
 
 @task(name="verify-claims", cache_policy=NO_CACHE)
@@ -127,11 +149,11 @@ def verify_claims_task(claims: list[Claim], providers: list[str], db: str, quiet
 @task(name="analyse-article", cache_policy=NO_CACHE)
 def analyse_article_task(article: Article, providers: list[str], db: str, max_claims: int | None,
                          spec: RuntimeSpec | None = None, quiet: bool = True, urls: Sequence[str] = (),
-                         before: str | None = None) -> list[ClaimResult]:
+                         before: str | None = None, cap: int | None = None) -> list[ClaimResult]:
     """The heavy part of checking one article, on whichever worker gets it: extract its claims and
     verify them, reading the warehouse read-only. Returns records; stores nothing. (One task where
     two would do the same work: each Prefect task costs ~0.1 s of bookkeeping.)"""
-    return _verify(_claims(article, max_claims, spec), providers, db, quiet, urls, before, spec)
+    return _verify(_claims(article, max_claims, spec, cap), providers, db, quiet, urls, before, spec)
 
 
 def verify_in_chunks(claims: Sequence[Claim], providers: Sequence[str], db: str, quiet: bool,
@@ -153,16 +175,25 @@ def verify_in_chunks(claims: Sequence[Claim], providers: Sequence[str], db: str,
 # Each commits before it returns; the writer's close (DuckDB's checkpoint of the commit into the
 # file) finishes in the background while the flow run wraps up (`warehouse.db.close_soon`).
 
+# A stop requested before a store begins cancels it; one that comes during a store waits for its
+# commit (`flows.stopping.writing`).
+
 def store_article(db: str, run_id: str, article: Article, results: Sequence[ClaimResult]) -> None:
-    with opened(db, close_in_background=True) as con:
-        store_article_results(con, run_id, article, results)
-        finish_run(con, run_id)
+    with stopping.writing():
+        check_stop()
+        with opened(db, close_in_background=True) as con:
+            store_article_results(con, run_id, article, results)
+            finish_run(con, run_id)
+        stopping.finished(run_id, "completed")
 
 
 def store_claims(db: str, run_id: str, results: Sequence[ClaimResult]) -> None:
-    with opened(db, close_in_background=True) as con:
-        store_claim_results(con, run_id, results)
-        finish_run(con, run_id)
+    with stopping.writing():
+        check_stop()
+        with opened(db, close_in_background=True) as con:
+            store_claim_results(con, run_id, results)
+            finish_run(con, run_id)
+        stopping.finished(run_id, "completed")
 
 
 async def _artifact(key: str, rows: list[dict], description: str) -> None:
@@ -204,13 +235,26 @@ def _db_path(db: str) -> str:
 
 
 def _begin(db: str, run_id: str, flow_name: str, providers: Sequence[str], params: dict) -> None:
-    with opened(db) as con:
-        start_run(con, run_info(run_id, flow_name, get_runtime(), providers, params))
+    with stopping.writing():
+        check_stop()
+        with opened(db) as con:
+            start_run(con, run_info(run_id, flow_name, get_runtime(), providers, params))
+        stopping.run_begun(run_id, db)
 
 
 def _fail(db: str, run_id: str, exc: BaseException) -> None:
-    with opened(db) as con:
-        finish_run(con, run_id, error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
+    """Record the run as failed, or as cancelled when a stop ended it."""
+    cancelled = isinstance(exc, Cancelled) or stopping.stop_requested()
+    status = "cancelled" if cancelled else "failed"
+    error = f"cancelled: {stopping.stop_signal()}" if cancelled else _first_line(exc)
+    with stopping.writing():
+        with opened(db) as con:
+            finish_run(con, run_id, error=error, status=status)
+        stopping.finished(run_id, status)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:500] if str(exc).strip() else type(exc).__name__
 
 
 @flow(name="check-article", log_prints=False, task_runner=env_task_runner())
@@ -224,21 +268,30 @@ async def check_article_flow(
     before: str | None = None,
     device: str | None = None,
     claims_per_task: int | None = None,
+    max_article_mb: float | None = None,
 ) -> list[dict]:
     """Extract check-worthy claims from one article (path or URL), verify each, store everything.
 
     `device` (auto, cpu, cuda, cuda:N) is where the models run, in this process and on workers;
     unset, $FACTLEDGER_DEVICE or auto. The write lock is taken only to record the run and to
-    store the article (one transaction).
+    store the article (one transaction). Limits (`factledger.settings.Limits`): an article over
+    `max_article_mb` is refused; without `max_claims`, at most `max_claims_per_article` claims are
+    verified, the most check-worthy first, with a warning naming how many were left.
     """
     run_id, db = _run_id(), _db_path(db)
     spec = _flow_runtime(device)
+    limits = Limits.from_env(max_article_mb=max_article_mb)
+    check_stop()
     # Loaded here, not in a task (a few ms of work against ~0.1 s of task bookkeeping); bad input
-    # fails here, before the warehouse is touched.
-    art = load_article(article, get_runtime().fetcher)
-    params = {"article": article, "max_claims": max_claims, "urls": list(urls), "before": before}
+    # fails here, before the warehouse is touched. The CLI has loaded it already, to check it.
+    art = get_runtime().articles.pop(article, None) or load_article(article, get_runtime().fetcher)
+    limits.check_article_text(art.text, article)
+    cap = limits.max_claims_per_article
+    params = {"article": article, "max_claims": max_claims, "urls": list(urls), "before": before,
+              "limits": limits.as_dict()}
     if parallel_slots() == 1 and claims_per_task is None:  # one worker: extract and verify in one task
-        analysis = analyse_article_task.submit(art, list(providers), db, max_claims, spec, quiet, list(urls), before)
+        analysis = analyse_article_task.submit(art, list(providers), db, max_claims, spec, quiet, list(urls), before,
+                                               cap)
         # The run row is written meanwhile (the task extracts claims before it reads the warehouse).
         with ThreadPoolExecutor(1, thread_name_prefix="begin") as pool:
             begun = pool.submit(_begin, db, run_id, "check-article", providers, params)
@@ -252,7 +305,7 @@ async def check_article_flow(
     else:  # claims spread over the cluster's workers
         _begin(db, run_id, "check-article", providers, params)
         try:
-            claims = extract_claims_task.submit(art, max_claims, spec).result()
+            claims = extract_claims_task.submit(art, max_claims, spec, cap).result()
             results = verify_in_chunks(claims, providers, db, quiet, urls, before, spec, claims_per_task)
         except BaseException as exc:
             _fail(db, run_id, exc)
@@ -280,12 +333,17 @@ async def check_claim_flow(
     `input_ids` are the caller's ids of `claims`, stored with each claim."""
     texts = ([text] if text else []) + list(claims or [])
     ids = ([None] if text else []) + list(input_ids) if input_ids is not None else None
+    limits = Limits.from_env()
+    for i, t in enumerate(texts, start=1):
+        limits.check_claim_text(t, label=f"claim {i} of {len(texts)} ({t.strip()!r})" if len(texts) > 1 else "claim",
+                                source="check-claim" if len(texts) > 1 else None)
     claim_records = claims_from_texts(texts, ids)
     if not claim_records:
         raise InputError("no claim given (pass text or claims)")
     run_id, db = _run_id(), _db_path(db)
     spec = _flow_runtime(device)
-    _begin(db, run_id, "check-claim", providers, {"claims": len(claim_records), "urls": list(urls), "before": before})
+    _begin(db, run_id, "check-claim", providers, {"claims": len(claim_records), "urls": list(urls), "before": before,
+                                                  "limits": limits.as_dict()})
     try:
         results = verify_in_chunks(claim_records, providers, db, quiet, urls, before, spec, claims_per_task)
     except BaseException as exc:

@@ -21,7 +21,8 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from factledger.errors import ConfigError
 
-__all__ = ["RUNNERS", "chunks", "env_task_runner", "make_task_runner", "parallel_slots", "run_flow", "workers_api"]
+__all__ = ["RUNNERS", "chunks", "env_task_runner", "make_task_runner", "parallel_slots", "run_flow", "run_id_of",
+           "stop_local_servers", "workers_api"]
 
 RUNNERS = ("thread", "dask")
 # A Dask task costs ~0.2 s of Prefect bookkeeping on top of its work (../shared/PREFECT.md, 2 cores);
@@ -88,14 +89,46 @@ def workers_api(runner: str, dask_address: str | None = None) -> Iterator[None]:
 
 def run_flow(flow: Flow, runner: str = "thread", dask_address: str | None = None, **parameters: Any) -> Any:
     """Run `flow(**parameters)` to its end from sync code, with the chosen task runner (picked per
-    call, `flow.with_options`). Our flows are async (see `flows.check`): this runs their loop."""
+    call, `flow.with_options`). Our flows are async (see `flows.check`): this runs their loop.
+
+    Returns the flow's result, also when the flow ended Failed with a result of its own (a batch in
+    which some article failed returns its counts). An exception the flow raised is raised here,
+    carrying the flow run's id (`run_id_of`)."""
     if runner == "thread" and not dask_address and type(flow.task_runner) is ThreadPoolTaskRunner:
         chosen = flow  # already on the thread pool: `with_options` rebuilds the flow's parameter schema (~20 ms)
     else:
         chosen = flow.with_options(task_runner=make_task_runner(runner, dask_address))
     with workers_api(runner, dask_address):
-        result = chosen(**parameters)
-        return asyncio.run(result) if inspect.iscoroutine(result) else result
+        state = chosen(**parameters, return_state=True)
+        if inspect.iscoroutine(state):
+            state = asyncio.run(state)
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        run_id = state.state_details.flow_run_id
+        if run_id is not None and run_id_of(result) is None:
+            try:
+                result._factledger_run_id = str(run_id)  # type: ignore[attr-defined]
+            except AttributeError:  # an exception type without a __dict__
+                pass
+        raise result
+    return result
+
+
+def run_id_of(exc: BaseException) -> str | None:
+    """The id of the flow run that raised `exc` (see `run_flow`), or None."""
+    return getattr(exc, "_factledger_run_id", None)
+
+
+def stop_local_servers() -> None:
+    """Stop the temporary Prefect API server this process started (ephemeral mode), without
+    waiting for it: for a process about to end before its exit handlers would run."""
+    module = sys.modules.get("prefect.server.api.server")  # not imported: no server was started
+    if module is None:
+        return
+    for server in list(getattr(module.SubprocessASGIServer, "_instances", {}).values()):
+        process = getattr(server, "server_process", None)
+        if process is not None and process.poll() is None:
+            process.terminate()
 
 
 def parallel_slots() -> int:

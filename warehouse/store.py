@@ -13,7 +13,7 @@ from factledger.errors import WarehouseError
 from factledger.records import Article, Claim, ClaimResult, FactCheck, Passage, Source
 from warehouse.db import query_sql
 
-__all__ = ["RunInfo", "finish_run", "rebuild_claim_latest", "start_run", "store_article_results", "store_claim_results",
+__all__ = ["RUN_STATUSES", "RunInfo", "finish_run", "rebuild_claim_latest", "start_run", "store_article_results", "store_claim_results",
            "store_sources"]
 
 
@@ -48,10 +48,19 @@ def start_run(con: duckdb.DuckDBPyConnection, run: RunInfo) -> None:
     )
 
 
-def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, *, error: str | None = None) -> None:
+RUN_STATUSES = ("running", "completed", "failed", "cancelled")
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, *, error: str | None = None,
+               status: str | None = None) -> None:
+    """Record the end of a run: `completed`, `failed` (with `error`), or the `status` given
+    (`cancelled`: stopped by a signal, nothing uncommitted stored)."""
+    status = status or ("failed" if error else "completed")
+    if status not in RUN_STATUSES[1:]:
+        raise ValueError(f"not a finished run status: {status}")
     con.execute(
         "UPDATE runs SET finished_at = ?, status = ?, error = ? WHERE run_id = ?",
-        [datetime.now(UTC), "failed" if error else "completed", error, run_id],
+        [datetime.now(UTC), status, error, run_id],
     )
 
 
