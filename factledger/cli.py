@@ -1,4 +1,10 @@
-"""The `factledger` command: a thin layer over the library and the flows."""
+"""The `factledger` command: a thin layer over the library and the flows.
+
+Exit codes: 0 done; 1 the work failed (a run, a query, some articles of a batch); 2 the input was
+refused before anything started (argparse errors too); 130 / 143 stopped by SIGINT / SIGTERM.
+Every check of the input runs before a model loads or Prefect starts, and every error is one line
+on stderr (`--debug` adds the traceback). Only light modules are imported at the top.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +13,25 @@ import csv
 import io
 import json
 import logging
+import os
 import sys
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 from factledger import __version__
-from factledger.errors import FactLedgerError, InputError
-from factledger.settings import default_db_path
+from factledger.errors import ConfigError, ExtractionError, FactLedgerError, InputError, TransientFetchError
+from factledger.settings import PROVIDERS, Limits, default_db_path
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# A run asked to stop (SIGINT, SIGTERM) gets this long to reach its next check (between claims,
+# before a store) and record itself as cancelled; after it the process records the cancellation
+# itself and ends. Chosen so that stopping takes well under 10 s, store and exit included.
+STOP_GRACE_S = 3.0
 
 
 # Each trainer is a module `training.<name>` (a package the product never imports) with `run(argv: list[str]) -> int`.
@@ -28,6 +40,32 @@ TRAINERS = {
     "stance": "fine-tune the stance cross-encoder from MiniLM (writes models/stance/)",
     "verdict": "fit the claim-level verdict aggregator on real fact-checked claims (writes models/verdict/)",
 }
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return n
+
+
+def _positive_float(value: str) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value}") from None
+    if not x > 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return x
+
+
+def _add_max_article(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-article-mb", type=_positive_float, default=None, metavar="MB",
+                   help=f"refuse an article whose text is larger (default: $FACTLEDGER_MAX_ARTICLE_MB or "
+                        f"{Limits().max_article_mb:g})")
 
 
 def _iso_date(value: str) -> str:
@@ -79,11 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="factledger", description="Fact-check articles and claims with provenance.")
     parser.add_argument("--version", action="version", version=f"factledger {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an error, print the full traceback (and Prefect's own error logs)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("check", help="extract check-worthy claims from an article and verify them")
     p.add_argument("article", help="a .txt/.md/.html file or an http(s) URL")
-    p.add_argument("--max-claims", type=int, default=None, help="verify at most N claims, best first")
+    p.add_argument("--max-claims", type=_positive_int, default=None,
+                   help=f"verify at most N claims, best first (default: $FACTLEDGER_MAX_CLAIMS_PER_ARTICLE or "
+                        f"{Limits().max_claims_per_article}, with a warning when more were found)")
+    _add_max_article(p)
     _add_db(p)
     _add_providers(p)
     _add_runner(p)
@@ -122,7 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feed", action="append", dest="feeds", default=[], metavar="URL", help="RSS/Atom feed, repeatable")
     p.add_argument("--url-list", action="append", dest="url_lists", default=[], metavar="FILE_OR_URL",
                    help="file or URL with one article URL (or path) per line, repeatable")
-    p.add_argument("--max-articles", type=int, default=50, help="articles per run at most")
+    p.add_argument("--max-articles", type=_positive_int, default=50, help="articles per run at most")
+    p.add_argument("--max-claims", type=_positive_int, default=None,
+                   help=f"verify at most N claims per article, best first (default: "
+                        f"$FACTLEDGER_MAX_CLAIMS_PER_ARTICLE or {Limits().max_claims_per_article})")
+    _add_max_article(p)
     p.add_argument("--provider", action="append", dest="providers", metavar="NAME", help="source provider, repeatable")
     p.add_argument("--format", choices=("table", "json"), default="table")
     _add_db(p)
@@ -135,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cron", default="0 * * * *", help="batch schedule (default: hourly)")
     p.add_argument("--recheck-cron", default="30 3 * * *", help="re-check schedule (default: daily 03:30)")
     p.add_argument("--recheck-days", type=float, default=7.0, help="re-check claims whose verdict is older than this")
-    p.add_argument("--max-articles", type=int, default=50, help="articles per batch run at most")
+    p.add_argument("--max-articles", type=_positive_int, default=50, help="articles per batch run at most")
     p.add_argument("--provider", action="append", dest="providers", metavar="NAME", help="source provider, repeatable")
     _add_db(p)
     _add_runner(p)
@@ -201,17 +248,217 @@ def _print_results(rows: list[dict], fmt: str) -> None:
 
 def _providers(args) -> list[str]:
     names = list(args.providers or ["corpus"])
-    if args.urls and "urls" not in names:
+    if getattr(args, "urls", None) and "urls" not in names:
         names.append("urls")
     return names
 
 
-def _runtime(args):
+# Checks of the input. They run before any model loads or Prefect starts, import nothing heavy,
+# and raise InputError naming the input (exit code 2).
+
+def _check_url(url: str, what: str = "URL") -> None:
+    """An http(s) URL with a host, no spaces, a valid port."""
+    from urllib.parse import urlsplit
+
+    if any(c.isspace() for c in url) or any(ord(c) < 32 for c in url):
+        raise InputError(f"not a valid {what} (it contains spaces): {url}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise InputError(f"not a valid {what}: {url}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InputError(f"not an http(s) {what}: {url}")
+    if not parts.hostname:
+        raise InputError(f"not a valid {what} (no host): {url}")
+
+
+def _check_readable_file(path: str | Path, what: str = "file") -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"no such {what}: {path}")
+    if p.is_dir():
+        raise InputError(f"is a directory, not a {what}: {path}")
+    if not os.access(p, os.R_OK):
+        raise InputError(f"{what} is not readable: {path}")
+    return p
+
+
+def _check_db_for_writing(db: Path) -> None:
+    """The database can be opened for writing, or created: DuckDB also writes `<db>.wal` beside it."""
+    if db.is_dir():
+        raise InputError(f"is a directory, not a database file: {db}")
+    parent = db.parent
+    if not parent.is_dir():
+        raise InputError(f"database directory does not exist: {db}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"database directory is not writable: {db}")
+    if db.exists() and not os.access(db, os.R_OK | os.W_OK):
+        raise InputError(f"database is not writable: {db}")
+    _check_writer_settings()
+
+
+def _check_writer_settings() -> None:
+    """What every writer connection reads: a custom source-credibility list."""
+    custom = os.environ.get("FACTLEDGER_CREDIBILITY")
+    if custom:
+        _check_readable_file(custom, "credibility list (FACTLEDGER_CREDIBILITY)")
+
+
+def _check_db_for_reading(db: Path) -> None:
+    if not db.exists():
+        raise InputError(f"no such database: {db}")
+    _check_readable_file(db, "database file")
+
+
+def _check_output_file(out: Path) -> None:
+    if out.is_dir():
+        raise InputError(f"is a directory, not an output file: {out}")
+    if not out.parent.is_dir():
+        raise InputError(f"output directory does not exist: {out}")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise InputError(f"output directory is not writable: {out}")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise InputError(f"output file is not writable: {out}")
+
+
+# The variables verifiers.web reads the fact-check API key from (FACTCHECK_KEY_VARS; a test pins the two).
+FACTCHECK_KEY_VARS = ("FACTLEDGER_FACTCHECK_API_KEY", "GOOGLE_FACTCHECK_API_KEY")
+
+
+def _check_providers(args) -> None:
+    """Known names; what each named provider needs (a ConfigError for a missing setting, as the
+    provider itself would raise once the run had started)."""
+    names = _providers(args)
+    for name in names:
+        if name not in PROVIDERS:
+            raise InputError(f"unknown provider (choose from {', '.join(PROVIDERS)}): {name}")
+    if "searxng" in names:
+        if not os.environ.get("FACTLEDGER_SEARXNG_URL"):
+            raise ConfigError("missing SearXNG address for the searxng provider: set FACTLEDGER_SEARXNG_URL")
+        _check_url(os.environ["FACTLEDGER_SEARXNG_URL"], "FACTLEDGER_SEARXNG_URL")
+    if "factchecks" in names and not any(os.environ.get(v) for v in FACTCHECK_KEY_VARS):
+        raise ConfigError(f"missing API key for the factchecks provider: set {FACTCHECK_KEY_VARS[0]}")
+    if "urls" in names and not getattr(args, "urls", None):
+        raise InputError("the urls provider needs at least one --url URL")
+    for url in getattr(args, "urls", None) or ():
+        _check_url(url, "--url")
+    if getattr(args, "wikipedia_api", None):
+        _check_url(args.wikipedia_api, "--wikipedia-api URL")
+
+
+def _check_runner(args) -> None:
+    """Refuse a runner choice that cannot work (a ConfigError, as `flows.runners` would raise), and
+    a `--device` this machine does not have (only when one is named: torch is heavy to import)."""
+    runner, address = _runner(args)
+    if runner == "thread" and address:
+        raise ConfigError(f"--dask-address needs --runner dask ({address})")
+    if args.device not in (None, "auto", "cpu"):
+        from verifiers.embed import resolve_device
+
+        resolve_device(args.device)
+
+
+def _db(args) -> Path:
+    return Path(args.db) if args.db else default_db_path()
+
+
+def _prepare_check(args) -> None:
+    _check_runner(args)
+    _check_db_for_writing(_db(args))
+    _check_providers(args)
+    limits = Limits.from_env(max_article_mb=args.max_article_mb)
+    ref = args.article
+    fetcher = None
+    if "://" in ref:
+        _check_url(ref, "article URL")
+        from factledger.app import default_fetcher
+
+        fetcher = default_fetcher()
+    from extractors.articles import load_article
+
+    article = load_article(ref, fetcher)  # type, size, encoding, text, language; a URL is fetched once
+    limits.check_article_text(article.text, ref)
+    args.loaded = {"article": article, "fetcher": fetcher}
+
+
+def _prepare_check_claim(args) -> None:
+    _check_runner(args)
+    _check_db_for_writing(_db(args))
+    _check_providers(args)
+    limits = Limits.from_env()
+    given: list[tuple[str | None, str]] = []
+    if args.text is not None:
+        limits.check_claim_text(args.text)
+        given.append((None, args.text))
+    if args.from_file:
+        from factledger.app import read_claims_file
+
+        p = _check_readable_file(args.from_file, "claims file")
+        size = p.stat().st_size
+        if size > limits.max_article_mb * 1_000_000:
+            raise InputError(f"claims file too large ({size / 1_000_000:.3g} MB, limit {limits.max_article_mb:g} MB; "
+                             f"FACTLEDGER_MAX_ARTICLE_MB): {args.from_file}")
+        claims = read_claims_file(args.from_file)
+        for i, (_, text) in enumerate(claims, start=1):
+            limits.check_claim_text(text, label=f"claim {i} ({text.strip()!r})", source=args.from_file)
+        given += claims
+    if not given:
+        raise InputError("no claim given (pass TEXT or --from FILE)")
+    args.loaded = {"claims": given}
+
+
+def _prepare_batch(args) -> None:
+    _check_runner(args)
+    if not args.feeds and not args.url_lists:
+        raise InputError("nothing to do: give --feed URL or --url-list FILE")
+    for feed in args.feeds:
+        _check_url(feed, "feed URL")
+    for lst in args.url_lists:
+        if "://" in lst:
+            _check_url(lst, "URL list")
+        else:
+            _check_readable_file(lst, "URL list file")
+    _check_db_for_writing(_db(args))
+    _check_providers(args)
+    Limits.from_env(max_article_mb=args.max_article_mb)  # a bad $FACTLEDGER_* value is refused now
+
+
+def _prepare_corpus_add(args) -> None:
+    from factledger.corpus import check_paths
+
+    for given in args.paths:
+        p = Path(given)
+        if p.exists() and not os.access(p, os.R_OK | (os.X_OK if p.is_dir() else 0)):
+            raise InputError(f"not readable: {given}")
+    check_paths(args.paths)  # missing, unsupported type, empty: before the database is created or a model loads
+    _check_db_for_writing(_db(args))
+
+
+def _prepare_report(args) -> None:
+    if not args.article.strip():
+        raise InputError("no article given (its path, URL or id as stored)")
+    _check_output_file(Path(args.out))
+    _check_db_for_reading(_db(args))
+
+
+def _prepare_export(args) -> None:
+    _check_output_file(Path(args.out))
+    _check_db_for_reading(_db(args))
+
+
+PREPARE: dict[str, Callable[[Any], None]] = {
+    "check": _prepare_check, "check-claim": _prepare_check_claim, "batch": _prepare_batch,
+    "corpus": _prepare_corpus_add, "report": _prepare_report, "export": _prepare_export,
+}
+
+
+def _runtime(args, **given):
     """The models and clients of this process, on `--device` (a missing GPU is a ConfigError here,
     before Prefect starts)."""
     from factledger.app import Runtime
 
-    return Runtime(wikipedia_api=getattr(args, "wikipedia_api", None), device=args.device)
+    return Runtime(wikipedia_api=getattr(args, "wikipedia_api", None), device=args.device, **given)
 
 
 def _runner(args) -> tuple[str, str | None]:
@@ -226,39 +473,147 @@ def _run(args, flow, **params):
     return run_flow(flow, runner, address, device=args.device, **params)
 
 
+class _Stopped(BaseException):
+    """A signal (SIGINT, SIGTERM) arrived before a run started: end now, nothing to record."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(signum)
+
+
+def _signal_name(signum: int) -> str:
+    import signal
+
+    return signal.Signals(signum).name
+
+
+def _stoppable(work: Callable[[], Any]) -> Any:
+    """Run `work` (load the models, run a flow) in a thread while this one waits for SIGINT or
+    SIGTERM. On a signal the run is asked to stop (`flows.stopping`): it stops at its next check
+    and records itself as cancelled; after STOP_GRACE_S the cancellation is recorded from here
+    and the process ends (exit code 128 + the signal's number), within seconds whatever the run
+    was doing. Nothing half-written stays: each store is one transaction, and no store starts
+    after the stop."""
+    import contextvars
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return work()  # signals reach only the main thread: nothing to wait for here
+    from flows import stopping
+
+    stopping.reset()
+    box: dict[str, Any] = {}
+    context = contextvars.copy_context()  # Prefect's settings (a test harness, a temporary API) go along
+
+    def target() -> None:
+        try:
+            box["value"] = context.run(work)
+        except BaseException as exc:  # handed to the main thread
+            box["error"] = exc
+
+    received: list[int] = []
+
+    def on_signal(signum, frame) -> None:
+        received.append(signum)
+        stopping.request_stop(_signal_name(signum))
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        thread = threading.Thread(target=target, name="factledger-run", daemon=True)
+        thread.start()
+        while thread.is_alive() and not received:
+            thread.join(0.1)
+        if received:
+            _stop_run(thread, received)  # does not return
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _stop_run(thread, received: list[int]) -> None:
+    import time
+
+    from flows import stopping
+
+    signum = received[0]
+    name = _signal_name(signum)
+    deadline = time.monotonic() + STOP_GRACE_S
+    # Wait for the run to stop at its next check, while one is recorded as running (a second
+    # signal: no more waiting); a run begun meanwhile is cancelled below all the same.
+    while thread.is_alive() and time.monotonic() < deadline and len(received) == 1 and stopping.open_runs():
+        thread.join(0.1)
+    cancelled, missed = stopping.cancel_open_runs(name)
+    if missed:
+        msg = f"stopped by {name}; could not record the run as cancelled (database busy): {', '.join(missed)}"
+    elif cancelled:
+        msg = f"stopped by {name}; run cancelled, nothing half-written stored: {', '.join(cancelled)}"
+    else:
+        msg = f"stopped by {name} (no run was in progress)"
+    print(f"Error: {msg}", file=sys.stderr, flush=True)
+    _end_process(128 + signum)
+
+
+def _end_process(code: int) -> None:
+    """End now with `code`, although threads may still be busy (a model call does not stop half-way):
+    the temporary Prefect server is stopped, the database closes finish (a few seconds at most),
+    the exit handlers get a moment, then os._exit."""
+    import atexit
+    import threading
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if "flows.runners" in sys.modules:
+        from flows.runners import stop_local_servers
+
+        try:
+            stop_local_servers()
+        except Exception:  # already gone
+            pass
+    for t in threading.enumerate():
+        if t.name.startswith("duckdb-close:"):  # a committed store being checkpointed (warehouse.db.close_soon)
+            t.join(2.0)
+    handlers = threading.Thread(target=atexit._run_exitfuncs, name="exit-handlers", daemon=True)
+    handlers.start()
+    handlers.join(1.5)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def cmd_check(args) -> int:
-    if "://" not in args.article:  # a local file: refuse bad input at once, before Prefect starts
-        from extractors.articles import load_article
+    loaded = args.loaded
 
-        load_article(args.article)
-    rt = _runtime(args)
-    import flows
+    def work():
+        import flows
 
-    flows.set_runtime(rt)
-    rows = _run(
-        args, flows.check_article_flow,
-        article=args.article, db=str(args.db or default_db_path()), providers=_providers(args),
-        max_claims=args.max_claims, quiet=args.quiet, urls=args.urls, before=args.before,
-    )
+        rt = _runtime(args, fetcher=loaded["fetcher"], articles={args.article: loaded["article"]})
+        flows.set_runtime(rt)
+        return _run(args, flows.check_article_flow, article=args.article, db=str(_db(args)),
+                    providers=_providers(args), max_claims=args.max_claims, quiet=args.quiet, urls=args.urls,
+                    before=args.before, max_article_mb=args.max_article_mb)
+
+    rows = _stoppable(work)
     _print_results(rows, args.format)
     return EXIT_OK
 
 
 def cmd_check_claim(args) -> int:
-    from factledger.app import read_claims_file
+    given = args.loaded["claims"]
 
-    given = ([(None, args.text)] if args.text else []) + (read_claims_file(args.from_file) if args.from_file else [])
-    texts = [t for _, t in given]
-    if not any(t.strip() for t in texts):
-        raise InputError("no claim given (pass TEXT or --from FILE)")
-    rt = _runtime(args)
-    import flows
+    def work():
+        import flows
 
-    flows.set_runtime(rt)
-    ids = [i for i, _ in given]
-    rows = _run(args, flows.check_claim_flow, claims=texts, input_ids=ids if any(ids) else None,
-                db=str(args.db or default_db_path()),
-                providers=_providers(args), quiet=args.quiet, urls=args.urls, before=args.before)
+        flows.set_runtime(_runtime(args))
+        ids = [i for i, _ in given]
+        return _run(args, flows.check_claim_flow, claims=[t for _, t in given], input_ids=ids if any(ids) else None,
+                    db=str(_db(args)), providers=_providers(args), quiet=args.quiet, urls=args.urls,
+                    before=args.before)
+
+    rows = _stoppable(work)
     _print_results(rows, args.format)
     return EXIT_OK
 
@@ -268,13 +623,11 @@ def cmd_corpus_add(args) -> int:
     from factledger.app import Runtime, run_info
     from factledger.corpus import ingest
     from warehouse.db import connect
-    from factledger.corpus import check_paths
     from warehouse.store import finish_run, start_run
 
-    check_paths(args.paths)  # before the database is created or a model loads
     rt = Runtime(device=args.device)
     run_id = f"corpus-{uuid.uuid4()}"
-    con = connect(args.db or default_db_path())
+    con = connect(_db(args))
     try:
         start_run(con, run_info(run_id, "corpus-add", rt, ["corpus"], {"paths": [str(p) for p in args.paths]}))
         try:
@@ -299,7 +652,7 @@ def cmd_sql(args) -> int:
     from warehouse.analyst import run_query
     from warehouse.db import opened
 
-    with opened(args.db or default_db_path(), analyst=True) as con:
+    with opened(_db(args), analyst=True) as con:
         columns, rows = run_query(con, args.query)
     if args.format == "json":
         print(json.dumps([dict(zip(columns, r)) for r in rows], ensure_ascii=False, default=_jsonable))
@@ -318,7 +671,7 @@ def cmd_export(args) -> int:
     from warehouse.db import opened
     from warehouse.export import export_table, write_claimreview
 
-    with opened(args.db or default_db_path(), read_only=True) as con:
+    with opened(_db(args), read_only=True) as con:
         if args.format == "claimreview":
             n = write_claimreview(con, args.out, publisher=args.publisher, review_base_url=args.review_base_url,
                                   article=_article_key(args.article))
@@ -330,23 +683,17 @@ def cmd_export(args) -> int:
 
 def _article_key(value: str | None) -> str | None:
     """Stored refs of files are absolute paths: accept the path as typed."""
-    from pathlib import Path
-
     if value and "://" not in value and Path(value).exists():
         return str(Path(value).resolve())
     return value
 
 
 def cmd_report(args) -> int:
-    from pathlib import Path
-
     from warehouse.db import opened
     from warehouse.report import article_report
 
     out = Path(args.out)
-    if out.is_dir():
-        raise InputError(f"is a directory, not an output file: {out}")
-    with opened(args.db or default_db_path(), read_only=True) as con:
+    with opened(_db(args), read_only=True) as con:
         html = article_report(con, _article_key(args.article))
     out.write_text(html, encoding="utf-8")
     print(f"report written to {out}")
@@ -354,15 +701,15 @@ def cmd_report(args) -> int:
 
 
 def cmd_batch(args) -> int:
-    if not args.feeds and not args.url_lists:
-        raise InputError("nothing to do: give --feed URL or --url-list FILE")
-    rt = _runtime(args)
-    import flows
+    def work():
+        import flows
 
-    flows.set_runtime(rt)
-    counts = _run(args, flows.batch_flow, feeds=args.feeds, url_lists=args.url_lists,
-                  db=str(args.db or default_db_path()), providers=args.providers or ["corpus"],
-                  max_articles=args.max_articles)
+        flows.set_runtime(_runtime(args))
+        return _run(args, flows.batch_flow, feeds=args.feeds, url_lists=args.url_lists, db=str(_db(args)),
+                    providers=args.providers or ["corpus"], max_articles=args.max_articles,
+                    max_claims=args.max_claims, max_article_mb=args.max_article_mb)
+
+    counts = _stoppable(work)
     print(json.dumps(counts) if args.format == "json" else
           ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
     return EXIT_OK if not counts.get("failed") else EXIT_FAILED
@@ -378,7 +725,7 @@ def cmd_serve(args) -> int:
 
     flows.set_runtime(None)
     runner, address = _runner(args)
-    serve_deployments(args.db or default_db_path(), runner=runner, dask_address=address, feeds=args.feeds,
+    serve_deployments(_db(args), runner=runner, dask_address=address, feeds=args.feeds,
                       url_lists=args.url_lists, providers=args.providers or ["corpus"], cron=args.cron,
                       recheck_cron=args.recheck_cron, recheck_days=args.recheck_days,
                       max_articles=args.max_articles, device=args.device)
@@ -398,19 +745,52 @@ def cmd_train(args) -> int:
 COMMANDS = {"check": cmd_check, "check-claim": cmd_check_claim, "corpus": cmd_corpus_add, "sql": cmd_sql,
             "train": cmd_train, "serve": cmd_serve, "export": cmd_export, "report": cmd_report,
             "batch": cmd_batch}
+STOPPABLE = ("check", "check-claim", "batch")
 
 
-def _quiet_libraries() -> None:
+def _quiet_libraries(debug: bool = False) -> None:
     """No model-load reports or "Loading weights" bars from transformers / huggingface_hub, no
-    Prefect INFO lines on a normal run (`--verbose` shows them all)."""
-    import os
-
+    Prefect log lines on a normal run: a failed run is reported here, in one line (`--verbose`
+    shows them all; `--debug` Prefect's errors with their tracebacks)."""
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    for name in ("transformers", "sentence_transformers", "huggingface_hub", "prefect", "httpx"):
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR" if debug else "CRITICAL")
+    for name in ("transformers", "sentence_transformers", "huggingface_hub", "httpx"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger("prefect").setLevel(logging.ERROR if debug else logging.CRITICAL)
+
+
+def _run_note(exc: BaseException) -> str:
+    """" (run <id>)" when `exc` ended a flow run: the id to look up in `runs` and in Prefect."""
+    if "flows.runners" not in sys.modules:
+        return ""
+    from flows.runners import run_id_of
+
+    run_id = run_id_of(exc)
+    return f" (run {run_id})" if run_id else ""
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if isinstance(exc, FactLedgerError) else f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _refused_code(exc: FactLedgerError) -> int:
+    """Exit code of an error found while checking the input: 2, the input cannot be used; 1 for a
+    setting (ConfigError) or a fetch that may work later (a timeout, a 5xx)."""
+    if isinstance(exc.__cause__, TransientFetchError) or isinstance(exc, ConfigError):
+        return EXIT_FAILED
+    return EXIT_USAGE if isinstance(exc, (InputError, ExtractionError)) else EXIT_FAILED
+
+
+def _report(exc: BaseException, debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    hint = "" if debug or isinstance(exc, FactLedgerError) else " (--debug shows the traceback)"
+    print(f"Error: {_one_line(exc)}{_run_note(exc)}{hint}", file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -429,15 +809,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:
-        _quiet_libraries()
+        _quiet_libraries(args.debug)
+    restore = _stop_before_the_run() if args.command in STOPPABLE else None
     try:
-        return COMMANDS[args.command](args)
-    except FactLedgerError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        try:
+            PREPARE.get(args.command, lambda a: None)(args)
+        except FactLedgerError as exc:
+            _report(exc, args.debug)
+            return _refused_code(exc)
+        try:
+            return COMMANDS[args.command](args)
+        except FactLedgerError as exc:
+            _report(exc, args.debug)
+            return EXIT_FAILED
+        except Exception as exc:  # not one of ours: still one line, the traceback with --debug
+            _report(exc, args.debug)
+            return EXIT_FAILED
+    except _Stopped as stop:
+        print(f"Error: stopped by {_signal_name(stop.signum)} (no run was in progress)", file=sys.stderr)
+        return 128 + stop.signum
     except KeyboardInterrupt:
-        print("Error: interrupted", file=sys.stderr)
+        print("Error: stopped by SIGINT (no run was in progress)", file=sys.stderr)
         return 130
+    finally:
+        if restore:
+            restore()
+
+
+def _stop_before_the_run() -> Callable[[], None] | None:
+    """Until a run starts (`_stoppable` takes over), SIGTERM ends the command as SIGINT does."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_term(signum, frame):
+        raise _Stopped(signum)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -47,27 +47,69 @@ def test_sql_is_read_only(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)[0]["n"] > 0
 
 
-def test_bad_article_is_one_line_error_and_nonzero_exit(tmp_path):
+def test_bad_article_is_one_line_error_and_exit_code_2(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "factledger.cli", "check", str(tmp_path), "--db", str(tmp_path / "x.duckdb")],
         capture_output=True, text=True, timeout=300,
     )
-    assert proc.returncode == 1
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
-    assert lines == [f"Error: is a directory, not an article file: {tmp_path}"]
+    assert proc.returncode == 2
+    assert proc.stderr == f"Error: is a directory, not an article file: {tmp_path}\n"
 
 
 def test_check_claim_needs_a_claim(capsys):
-    assert main(["check-claim"]) == 1
-    assert "no claim given" in capsys.readouterr().err
+    assert main(["check-claim"]) == 2
+    assert capsys.readouterr().err == "Error: no claim given (pass TEXT or --from FILE)\n"
 
 
 def test_unknown_provider_is_refused(tmp_path, capsys):
     f = tmp_path / "claims.txt"
     f.write_text("Paris is the capital of France.\n")
     code = main(["check-claim", "--from", str(f), "--provider", "bogus", "--db", str(tmp_path / "p.duckdb"), "--quiet"])
-    assert code == 1
-    assert re.search(r"unknown provider 'bogus'", capsys.readouterr().err)
+    assert code == 2
+    assert re.fullmatch(r"Error: unknown provider \(choose from corpus, .*\): bogus\n", capsys.readouterr().err)
+    assert not (tmp_path / "p.duckdb").exists()
+
+
+def test_sql_refuses_several_statements(tmp_path, capsys):
+    from warehouse.db import connect
+
+    db = tmp_path / "multi.duckdb"
+    connect(db).close()
+    assert main(["sql", "SELECT 1 AS a; SELECT 2 AS b", "--db", str(db)]) == 1
+    assert capsys.readouterr().err == "Error: one statement at a time (2 given, separated by ';'): SELECT 1 AS a; SELECT 2 AS b\n"
+    assert main(["sql", "SELECT 1 AS a;", "--db", str(db), "--format", "csv"]) == 0  # a trailing ';' is one statement
+    assert capsys.readouterr().out.splitlines() == ["a", "1"]
+
+
+HEAVY = ("torch", "transformers", "prefect", "spacy", "duckdb", "sentence_transformers", "trafilatura")
+
+
+@pytest.mark.parametrize("argv, heavy_allowed", [
+    (["--help"], ()),
+    (["check", "--help"], ()),
+    (["sql", "SELECT 1 AS one"], ("duckdb",)),
+])
+def test_help_and_sql_stay_light(tmp_path, argv, heavy_allowed):
+    """`--help` and a query import neither the models nor Prefect."""
+    from warehouse.db import connect
+
+    db = tmp_path / "light.duckdb"
+    connect(db).close()
+    script = ("import json, sys\nfrom factledger.cli import main\n"
+              f"try:\n    code = main({[*argv, '--db', str(db)] if argv[0] == 'sql' else argv!r})\n"
+              "except SystemExit as exc:\n    code = exc.code\n"
+              f"print(json.dumps([code, sorted(m for m in {HEAVY!r} if m in sys.modules)]))")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    code, loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert code == 0, proc.stderr
+    assert [m for m in loaded if m not in heavy_allowed] == []
+
+
+def test_factcheck_key_variables_match_the_provider():
+    from factledger.cli import FACTCHECK_KEY_VARS
+    from verifiers.web import FACTCHECK_KEY_VARS as provider_vars
+
+    assert FACTCHECK_KEY_VARS == provider_vars
 
 
 def test_trainer_options_reach_the_trainer(capsys):
@@ -128,3 +170,36 @@ def test_the_same_text_under_two_ids_is_two_claims():
                                 ["a", "b", None])
     assert a.text == b.text == c.text and b.sentence_text == "X  was built in 1900."
     assert len({a.claim_id, b.claim_id, c.claim_id}) == 3
+
+
+@pytest.mark.slow
+def test_an_article_url_is_fetched_once(tmp_path, httpserver):
+    """The URL is fetched while the input is checked, before the models load, and the run uses
+    that copy: the page is requested once, and a failed run names its run id."""
+    import os
+
+    page = ("<html><head><title>Tower</title></head><body><article><p>The Eiffel Tower in Paris was completed "
+            "in 1889 for the world's fair. It is about 330 metres tall including its antennas, and it was the "
+            "tallest man-made structure in the world until 1930.</p></article></body></html>")
+    httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
+    httpserver.expect_request("/tower").respond_with_data(page, content_type="text/html; charset=utf-8")
+    env = {**os.environ, "FACTLEDGER_ALLOW_LOOPBACK": "1", "FACTLEDGER_HOME": str(tmp_path / "home")}
+    db = tmp_path / "url.duckdb"
+    subprocess.run([sys.executable, "-m", "factledger.cli", "corpus", "add", str(EXAMPLES / "corpus"), "--db", str(db)],
+                   check=True, capture_output=True, timeout=600, env=env)
+    url = httpserver.url_for("/tower")
+    proc = subprocess.run([sys.executable, "-m", "factledger.cli", "check", url, "--db", str(db), "--quiet",
+                           "--format", "json"], capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads(proc.stdout)
+    assert rows and all(r["article"] == url for r in rows)
+    assert [str(req.path) for req, _ in httpserver.log].count("/tower") == 1
+    # A failure after the run started (a file that is not a DuckDB database): one line with the run id.
+    garbage = tmp_path / "garbage.duckdb"
+    garbage.write_bytes(b"not a database" * 1000)
+    proc = subprocess.run([sys.executable, "-m", "factledger.cli", "check", url, "--db", str(garbage), "--quiet"],
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    line, = proc.stderr.splitlines()
+    assert re.fullmatch(rf"Error: cannot open database \(.*\): {re.escape(str(garbage))} \(run [0-9a-f-]{{36}}\)",
+                        line), line

@@ -62,5 +62,5 @@ def test_corpus_add_refuses_a_missing_or_empty_path_before_creating_the_database
     empty.write_text("", encoding="utf-8")
     for bad in (tmp_path / "missing.jsonl", empty):
         db = tmp_path / "never.duckdb"
-        assert main(["corpus", "add", str(bad), "--db", str(db)]) == 1
+        assert main(["corpus", "add", str(bad), "--db", str(db)]) == 2  # refused before anything started (exit code 2, issue 23)
         assert not db.exists()
