@@ -551,6 +551,9 @@ def _stop_run(thread, received: list[int]) -> None:
         msg = f"stopped by {name}; could not record the run as cancelled (database busy): {', '.join(missed)}"
     elif cancelled:
         msg = f"stopped by {name}; run cancelled, nothing half-written stored: {', '.join(cancelled)}"
+    elif stopping.ended_runs():  # the stop came after the run had recorded how it ended
+        msg = f"stopped by {name} after the run ended: " + ", ".join(
+            f"{run_id} ({status})" for run_id, status in stopping.ended_runs().items())
     else:
         msg = f"stopped by {name} (no run was in progress)"
     print(f"Error: {msg}", file=sys.stderr, flush=True)

@@ -23,17 +23,19 @@ import duckdb
 
 from factledger.errors import Cancelled
 
-__all__ = ["cancel_open_runs", "cancelled_runs", "check_stop", "finished", "open_runs", "reading", "request_stop",
-           "reset", "run_begun", "stop_requested", "stop_signal", "writing"]
+__all__ = ["cancel_open_runs", "cancelled_runs", "check_stop", "ended_runs", "finished", "open_runs", "reading",
+           "request_stop", "reset", "run_begun", "stop_requested", "stop_signal", "writing"]
 
 log = logging.getLogger(__name__)
 
 _STOP = threading.Event()
 _SIGNAL: list[str] = []  # the name of the signal that asked for the stop
 _WRITES = threading.RLock()  # held by each warehouse write of a run; taken for good by cancel_open_runs
+_KEPT: list[bool] = []  # cancel_open_runs holds _WRITES (until `reset`, in the same thread)
 _STATE = threading.Lock()  # guards the registries below
 _OPEN: dict[str, str] = {}  # run id -> database path, for runs begun in this process and not finished
 _CANCELLED: list[str] = []  # run ids recorded as cancelled, in order
+_ENDED: dict[str, str] = {}  # run id -> the status it was recorded with (completed, failed, cancelled)
 _READERS: dict[int, duckdb.DuckDBPyConnection] = {}  # read-only connections open in flows, by id
 
 
@@ -60,12 +62,17 @@ def check_stop() -> None:
 
 
 def reset() -> None:
-    """Forget a stop request and the runs recorded (a new command in the same process, tests)."""
+    """Forget a stop request and the runs recorded, and give back the run-writes lock that
+    `cancel_open_runs` kept (call from the thread that called it: a new command, a test)."""
+    for _ in _KEPT:
+        _WRITES.release()
+    _KEPT.clear()
     with _STATE:
         _STOP.clear()
         _SIGNAL.clear()
         _OPEN.clear()
         _CANCELLED.clear()
+        _ENDED.clear()
 
 
 @contextmanager
@@ -85,6 +92,7 @@ def finished(run_id: str, status: str) -> None:
     """A run was recorded as finished with `status` (call while `writing`)."""
     with _STATE:
         _OPEN.pop(run_id, None)
+        _ENDED[run_id] = status
         if status == "cancelled" and run_id not in _CANCELLED:
             _CANCELLED.append(run_id)
 
@@ -93,6 +101,12 @@ def open_runs() -> list[str]:
     """Runs begun in this process and not finished."""
     with _STATE:
         return list(_OPEN)
+
+
+def ended_runs() -> dict[str, str]:
+    """Runs of this process recorded as finished, with their status."""
+    with _STATE:
+        return dict(_ENDED)
 
 
 def cancelled_runs() -> list[str]:
@@ -127,6 +141,7 @@ def cancel_open_runs(signal_name: str, *, wait: float = 3.0, lock_timeout: float
     if not _WRITES.acquire(timeout=wait):
         with _STATE:
             return list(_CANCELLED), list(_OPEN)
+    _KEPT.append(True)
     with _STATE:
         readers, open_runs = list(_READERS.values()), dict(_OPEN)
         _READERS.clear()
