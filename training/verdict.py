@@ -31,7 +31,7 @@ __all__ = ["LABEL_OF", "averitec_evidence_records", "collect", "run"]
 
 log = logging.getLogger(__name__)
 
-VERSION = "verdict-lr-v1"
+VERSION = "verdict-lr-v2"
 # AVeriTeC's labels as the product's verdicts
 LABEL_OF = {"SUPPORTED": "supported", "REFUTED": "refuted", "NOT_ENOUGH_INFO": "not_enough_evidence",
             "CONFLICTING": "conflicting"}
@@ -63,7 +63,7 @@ def collect(claims: list[dict], work: Path, stance_model: str | None = None, thr
     from factledger.settings import Thresholds
     from verifiers.pipeline import Verifier, joint_stances
     from verifiers.providers import CorpusProvider
-    from verifiers.verdict import features
+    from verifiers.verdict import allowed_labels, features
     from warehouse.db import connect
 
     if stance_model:
@@ -90,8 +90,10 @@ def collect(claims: list[dict], work: Path, stance_model: str | None = None, thr
     finally:
         con.close()
     x = [features(ev, t, j) for ev, j in zip(kept, joints, strict=True)]
+    allowed = [sorted(lab.value for lab, ok in allowed_labels(ev, t, j).items() if ok)
+               for ev, j in zip(kept, joints, strict=True)]
     y = [LABEL_OF[c["label"]] for c in claims]
-    return x, y, rt.stance_model.revision
+    return x, y, allowed, rt.stance_model.revision
 
 
 def _ece(conf, right, bins: int = 10) -> float:
@@ -116,14 +118,17 @@ def _class_weights(y, scheme: str) -> dict[str, float] | None:
     return w
 
 
-def fit(x, y, seed: int = 13) -> tuple[dict, dict]:
+def fit(x, y, allowed=None, seed: int = 13) -> tuple[dict, dict]:
     """Standardised multinomial logistic regression. Its L2 strength C and class weighting are
     chosen by 5-fold cross-validation on the mean of accuracy and macro-F1: accuracy alone rewards
-    always answering the majority verdict, macro-F1 alone rewards answering the rare ones at random."""
+    always answering the majority verdict, macro-F1 alone rewards answering the rare ones at random.
+    Both are measured on the verdict the product shows: the most probable one the claim's evidence
+    allows (`allowed`: per claim, the labels `verifiers.verdict.allowed_labels` allows; None = all),
+    and the confidence is calibrated on that verdict too."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedKFold
 
     from verifiers.verdict import FEATURES
 
@@ -133,13 +138,28 @@ def fit(x, y, seed: int = 13) -> tuple[dict, dict]:
     Z = (X - mean) / scale
     labels = ["supported", "refuted", "not_enough_evidence", "conflicting"]
     cv = StratifiedKFold(5, shuffle=True, random_state=seed)
+    ok = [set(a) for a in allowed] if allowed is not None else [set(labels)] * len(Y)
+
+    def shown(model, rows) -> tuple[list[str], np.ndarray]:
+        """The verdict the product shows for `rows` (verifiers.verdict.choose) and its probability."""
+        proba = model.predict_proba(Z[rows])
+        cls = list(model.classes_)
+        out, top = [], []
+        for p, i in zip(proba, rows, strict=True):
+            k = next(k for k in np.argsort(-p) if cls[k] in ok[i])
+            out.append(cls[k])
+            top.append(p[k])
+        return out, np.asarray(top)
+
     grid = {}
     for scheme in ("balanced", "sqrt", "none"):
         for c in (0.01, 0.03, 0.1, 0.3, 1.0):
-            lr = LogisticRegression(C=c, class_weight=_class_weights(list(Y), scheme), max_iter=2000)
-            pred = cross_val_predict(lr, Z, Y, cv=cv)
-            grid[(scheme, c)] = (round(float(f1_score(Y, pred, average="macro", labels=labels)), 4),
-                                 round(float(accuracy_score(Y, pred)), 4))
+            pred = np.empty(len(Y), dtype=object)
+            for tr, te in cv.split(Z, Y):
+                m = LogisticRegression(C=c, class_weight=_class_weights(list(Y[tr]), scheme), max_iter=2000)
+                pred[te] = shown(m.fit(Z[tr], Y[tr]), te)[0]
+            grid[(scheme, c)] = (round(float(f1_score(Y, list(pred), average="macro", labels=labels)), 4),
+                                 round(float(accuracy_score(Y, list(pred))), 4))
     best = max(grid, key=lambda k: (grid[k][0] + grid[k][1], -k[1]))
     scheme, best_c = best
     chosen = LogisticRegression(C=best_c, class_weight=_class_weights(list(Y), scheme), max_iter=2000)
@@ -148,15 +168,17 @@ def fit(x, y, seed: int = 13) -> tuple[dict, dict]:
     # the verdict was right), fitted on the cross-validated predictions of the chosen model.
     from sklearn.base import clone
 
-    classes = sorted(set(Y))
-    proba = np.zeros((len(Y), len(classes)))
-    for tr, te in cv.split(Z, Y):  # (cross_val_predict's predict_proba re-encodes labels, losing class_weight)
-        m = clone(chosen).fit(Z[tr], Y[tr])
-        proba[np.ix_(te, [classes.index(c) for c in m.classes_])] = m.predict_proba(Z[te])
-    top = proba.max(axis=1).clip(1e-6, 1 - 1e-6)
-    right = np.asarray([classes[i] for i in proba.argmax(axis=1)]) == Y
-    platt = LogisticRegression(C=1e6, max_iter=2000).fit(np.log(top / (1 - top)).reshape(-1, 1), right)
-    a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+    top = np.zeros(len(Y))
+    verdict = np.empty(len(Y), dtype=object)
+    for tr, te in cv.split(Z, Y):
+        verdict[te], top[te] = shown(clone(chosen).fit(Z[tr], Y[tr]), te)
+    top = top.clip(1e-6, 1 - 1e-6)
+    right = verdict == Y
+    if right.all() or not right.any():  # nothing to calibrate against: the probability as it is
+        a, b = 1.0, 0.0
+    else:
+        platt = LogisticRegression(C=1e6, max_iter=2000).fit(np.log(top / (1 - top)).reshape(-1, 1), right)
+        a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
     cal = 1 / (1 + np.exp(-(a * np.log(top / (1 - top)) + b)))
     lr = chosen.fit(Z, Y)
     order = [list(lr.classes_).index(lab) for lab in labels]
@@ -196,11 +218,12 @@ def run(argv: list[str]) -> int:
     cached = work / "features.json"
     if args.reuse_features and cached.is_file():
         saved = json.loads(cached.read_text(encoding="utf-8"))
-        x, y, stance_revision = saved["x"], saved["y"], saved["stance_revision"]
+        x, y, allowed, stance_revision = saved["x"], saved["y"], saved.get("allowed"), saved["stance_revision"]
     else:
-        x, y, stance_revision = collect(claims, work, args.stance_model, args.threads)
-        cached.write_text(json.dumps({"x": x, "y": y, "stance_revision": stance_revision}), encoding="utf-8")
-    model, report = fit(x, y)
+        x, y, allowed, stance_revision = collect(claims, work, args.stance_model, args.threads)
+        cached.write_text(json.dumps({"x": x, "y": y, "allowed": allowed, "stance_revision": stance_revision}),
+                          encoding="utf-8")
+    model, report = fit(x, y, allowed)
     counts = {lab: y.count(lab) for lab in sorted(set(y))}
     model.update({
         "origin": f"fitted on {len(claims)} AVeriTeC train claims (split 'fit', never seen by the stance trainer), "

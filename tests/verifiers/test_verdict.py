@@ -136,3 +136,26 @@ def test_supported_needs_a_passage_that_supports(tmp_path):
     v = decide_fitted("c1", [ev("a", "u1", 0.9, 0.2, 0.7)], T, agg, None)
     assert v.label is Label.REFUTED
     assert decide_fitted("c1", [ev("a", "u1", 0.9, 0.7, 0.2)], T, agg, None).label is Label.SUPPORTED
+
+
+def test_supported_by_passages_read_together_only_when_one_is_about_the_claim(tmp_path):
+    from dataclasses import replace
+
+    from verifiers.verdict import decide_fitted
+
+    # a question with its one-word answer, and the page that gives the number: neither passage
+    # supports alone, the two read together do
+    agg = _aggregator(tmp_path, {"supported": {"joint_support": 9.0}, "refuted": {"refute_max": 2.0},
+                                 "not_enough_evidence": {}, "conflicting": {}})
+    items = [ev("a", "u1", 0.8, 0.3, 0.2), ev("b", "u2", 0.7, 0.3, 0.1, 2)]
+    together = StanceScores(0.8, 0.1, 0.1)
+    v = decide_fitted("c1", items, T, agg, together)
+    assert v.label is Label.SUPPORTED and "#1, #2 read together support it" in v.rationale
+    # the joint reading refutes or stays neutral: no support
+    assert decide_fitted("c1", items, T, agg, StanceScores(0.3, 0.6, 0.1)).label is not Label.SUPPORTED
+    # none of the passages names what the claim names: no support, whatever the joint reading says
+    off = [replace(e, on_topic=False) for e in items]
+    assert decide_fitted("c1", off, T, agg, together).label is not Label.SUPPORTED
+    # one relevant passage refutes (a year that differs): the joint reading cannot make it supported
+    refuting = [items[0], ev("b", "u2", 0.7, 0.05, 0.9, 2)]
+    assert decide_fitted("c1", refuting, T, agg, together).label is not Label.SUPPORTED
