@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence, TypeVar
 
 import duckdb
 
@@ -27,9 +28,11 @@ from verifiers.stance import ConflictRuleStance, StanceModel
 from verifiers.verdict import Aggregator
 from warehouse.store import RunInfo
 
-__all__ = ["PROVIDERS", "Runtime", "factledger_home", "make_providers", "result_rows", "run_info"]
+__all__ = ["PROVIDERS", "LazyScorer", "Runtime", "factledger_home", "load_corpus_index", "load_models", "make_providers",
+           "result_rows", "run_info", "while_loading"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -86,6 +89,57 @@ class Runtime:
         return load_aggregator(getattr(self.stance_model, "revision", None))
 
 
+def while_loading(load: Callable[[], T], meanwhile: Callable[[], object]) -> T:
+    """`load()` (build and load the models) in a thread while `meanwhile()` (import Prefect and
+    start its API: `flows.warm.start_api`) runs in this one; returns what `load` returned, or
+    raises what either raised, once both have ended. torch releases the GIL in most of its work and
+    Prefect's API server is another process, so the two mostly overlap."""
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = load()
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="factledger-models", daemon=True)
+    thread.start()
+    try:
+        meanwhile()
+    finally:
+        thread.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
+
+
+def load_models(rt: Runtime, *, articles: bool = False) -> None:
+    """Load now, not at first use, the models a check uses: the embedder, the stance model and
+    the verdict aggregator; with `articles` also the parser and the check-worthiness scorer (a
+    claim typed by hand needs neither). For a thread that loads them while Prefect starts."""
+    inner = getattr(rt.embedder, "inner", rt.embedder)
+    getattr(inner, "model", None)  # MiniLMEmbedder's model is built at its first use
+    rt.stance_model  # noqa: B018
+    rt.aggregator  # noqa: B018
+    if articles:
+        rt.splitter.nlp  # noqa: B018
+        getattr(rt.scorer, "loaded", None)  # LazyScorer
+
+
+def load_corpus_index(db: str | Path) -> int:
+    """Load the corpus embeddings of `db` into this process's memory (`verifiers.providers.
+    corpus_matrix`, kept per database file and corpus state) now; the passages held. Nothing
+    when the database does not exist yet."""
+    from verifiers.providers import corpus_matrix
+    from warehouse.db import opened, query_sql
+
+    db = Path(db).expanduser().resolve()  # as the flows open it: the matrix is kept by path
+    if not db.is_file():
+        return 0
+    with opened(db, read_only=True) as con:
+        return len(corpus_matrix(con, query_sql("corpus_vectors"), query_sql("corpus_fingerprint")).ids)
+
+
 DEFAULT_AGGREGATOR = Path(__file__).resolve().parents[1] / "models" / "verdict" / "aggregator.json"
 
 
@@ -104,14 +158,40 @@ def load_aggregator(stance_revision: str | None) -> Aggregator | None:
 
 
 def default_scorer(device: str | None = None) -> CheckworthinessScorer:
-    """The fine-tuned check-worthiness model when its artefact is in the repo (loaded once per
-    process and device), else the rule scorer."""
-    from extractors.checkworthy_model import TrainedScorer, artefact_exists
+    """The fine-tuned check-worthiness model when its artefact is in the repo (loaded at its first
+    use, once per process and device: `check-claim` never loads it), else the rule scorer."""
+    from extractors.checkworthy_model import artefact_exists
 
     if artefact_exists():
-        return TrainedScorer(device=device)
+        return LazyScorer(device)
     log.warning("check-worthiness artefact missing (models/checkworthiness); using the rule scorer")
     return RuleScorer()
+
+
+class LazyScorer:
+    """The fine-tuned check-worthiness scorer (`extractors.checkworthy_model.TrainedScorer`), loaded
+    when it first scores or is asked for anything but its name (read from the artefact's meta.json,
+    which is all a run's record needs of it)."""
+
+    def __init__(self, device: str | None = None) -> None:
+        from extractors.checkworthy_model import ARTEFACT_DIR
+
+        self.device = device
+        self.name = json.loads((ARTEFACT_DIR / "meta.json").read_text(encoding="utf-8"))["name"]
+
+    @cached_property
+    def loaded(self):
+        from extractors.checkworthy_model import TrainedScorer
+
+        return TrainedScorer(device=self.device)
+
+    def score(self, sentences):
+        return self.loaded.score(sentences)
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or name == "loaded":
+            raise AttributeError(name)
+        return getattr(self.loaded, name)
 
 
 def default_score_cache() -> ScoreCache | None:

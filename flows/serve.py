@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from prefect import serve
 from prefect.deployments.runner import EntrypointType
@@ -13,7 +16,9 @@ from flows.batch import batch_flow, recheck_flow
 from flows.check import check_article_flow, check_claim_flow
 from flows.runners import make_task_runner
 
-__all__ = ["build_deployments", "serve_deployments"]
+__all__ = ["build_deployments", "serve_deployments", "start_deployments"]
+
+log = logging.getLogger(__name__)
 
 
 def build_deployments(
@@ -57,15 +62,61 @@ def build_deployments(
     ]
 
 
-def serve_deployments(db: str | Path, *, runner: str = "thread", dask_address: str | None = None, **kwargs) -> None:
-    """Register the deployments with the Prefect API and run their flow runs until stopped (SIGTERM).
-
-    Each flow run is a subprocess that imports the flows afresh: `runner` and `dask_address` reach
-    it as $FACTLEDGER_RUNNER and $FACTLEDGER_DASK_ADDRESS (see `flows.runners.env_task_runner`)."""
+def _runner_env(runner: str, dask_address: str | None) -> None:
     make_task_runner(runner, dask_address)  # refuse a bad choice now, not in every run
     os.environ["FACTLEDGER_RUNNER"] = runner
     if dask_address:
         os.environ["FACTLEDGER_DASK_ADDRESS"] = dask_address
     else:
         os.environ.pop("FACTLEDGER_DASK_ADDRESS", None)
+
+
+def serve_deployments(db: str | Path, *, runner: str = "thread", dask_address: str | None = None, **kwargs) -> None:
+    """Register the deployments with the Prefect API and run their flow runs until stopped (SIGTERM).
+
+    Each flow run is a subprocess that imports the flows afresh: `runner` and `dask_address` reach
+    it as $FACTLEDGER_RUNNER and $FACTLEDGER_DASK_ADDRESS (see `flows.runners.env_task_runner`)."""
+    _runner_env(runner, dask_address)
     serve(*build_deployments(db, **kwargs), print_starting_message=True)
+
+
+def start_deployments(db: str | Path, *, runner: str = "thread", dask_address: str | None = None,
+                      **kwargs) -> Callable[[], None]:
+    """`serve_deployments` in a background thread (the warm check service holds the main one);
+    returns the function that stops it (the deployments' schedules are paused, as on SIGTERM)."""
+    from prefect.runner import Runner
+
+    _runner_env(runner, dask_address)
+    deployments = build_deployments(db, **kwargs)
+    box: dict = {}
+    ready = threading.Event()
+
+    async def main() -> None:
+        box["runner"] = r = Runner(pause_on_shutdown=True)
+        for d in deployments:
+            await r.add_deployment(d)
+        ready.set()
+        await r.start()
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # reported, not raised: the check service goes on
+            log.error("the Prefect deployments stopped: %s", exc)
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=target, name="prefect-deployments", daemon=True)
+    thread.start()
+    ready.wait(120)
+
+    def stop() -> None:
+        r = box.get("runner")
+        if r is not None and r.started and thread.is_alive():
+            try:
+                r.execute_in_background(r.astop).result(timeout=15)
+            except Exception as exc:  # already stopping
+                log.debug("stopping the deployments: %s", exc)
+        thread.join(15)
+
+    return stop

@@ -1,0 +1,201 @@
+"""Finding and calling a running FactLedger service (`factledger serve`) from the CLI.
+
+The service writes a state file (`~/.factledger/service.json`, or under $FACTLEDGER_HOME: host,
+port, pid, database) once it answers, and removes it when it stops; its bearer token lives beside
+it in a 0600 file (`service-token`), created at its first start. The CLI sends `check` and
+`check-claim` to the service that serves the same database, after a `GET /health`; a state file
+whose process is gone, or a service that does not answer, is stale: the CLI checks locally and
+says so in one line.
+
+Light on purpose (requests and the standard library): no Prefect, no models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from factledger.errors import ConfigError, FactLedgerError
+from factledger.settings import factledger_home
+
+__all__ = ["HEALTH_TIMEOUT_S", "ServiceError", "ServiceInfo", "ServiceUnreachable", "call", "ensure_token",
+           "find_service", "read_state", "remove_state", "state_path", "token_path", "write_state"]
+
+# How long the CLI waits for `GET /health` before it checks locally instead. A warm service answers
+# in milliseconds on loopback; one busy with a check still answers /health from another thread.
+HEALTH_TIMEOUT_S = 2.0
+# Connecting to the service; the check itself may take as long as it takes (an article with a
+# hundred claims, minutes on CPU), so the read has no short timeout.
+CONNECT_TIMEOUT_S = 2.0
+READ_TIMEOUT_S = 3600.0
+
+
+def state_path() -> Path:
+    return factledger_home() / "service.json"
+
+
+def token_path() -> Path:
+    return factledger_home() / "service-token"
+
+
+def _home() -> Path:
+    home = factledger_home()
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return home
+
+
+def ensure_token() -> str:
+    """The service's bearer token: read from `service-token`, or generated into it (mode 0600) at
+    the first start. A token file other users can read is refused (ConfigError), not used."""
+    path = _home() / token_path().name
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return read_token(path)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(secrets.token_urlsafe(32) + "\n")
+    return read_token(path)
+
+
+def read_token(path: Path | None = None) -> str:
+    path = path or token_path()
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"service token file is readable by other users (run chmod 600): {path}")
+    token = path.read_text(encoding="utf-8").strip()
+    if not token:
+        raise ConfigError(f"service token file is empty (delete it to make a new one): {path}")
+    return token
+
+
+def write_state(host: str, port: int, db: str | Path, **extra: Any) -> Path:
+    """Record where the service listens (atomically: a reader sees the old file or the new one)."""
+    path = _home() / state_path().name
+    state = {"host": host, "port": port, "pid": os.getpid(), "db": str(Path(db).resolve()), **extra}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(state, fh)
+    os.replace(tmp, path)
+    return path
+
+
+def read_state() -> dict | None:
+    try:
+        state = json.loads(state_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def remove_state(pid: int | None = None) -> None:
+    """Remove the state file if it is this process's (or `pid`'s): a newer service's stays."""
+    state = read_state()
+    if state is not None and state.get("pid") == (pid or os.getpid()):
+        try:
+            state_path().unlink()
+        except FileNotFoundError:
+            pass
+
+
+class ServiceUnreachable(Exception):
+    """The service the state file names is gone or does not answer (the CLI checks locally)."""
+
+
+class ServiceError(FactLedgerError):
+    """The service answered with an error: the input refused (`status` 4xx) or the run failed."""
+
+    def __init__(self, message: str, status: int, run_id: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.run_id = run_id
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    url: str  # http://host:port
+    pid: int
+    db: str
+    token: str
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
+def find_service(db: str | Path) -> ServiceInfo | None:
+    """The running service for database `db`, or None when the state file names none for it.
+    Raises ServiceUnreachable (with what was found) when it names one that is gone or silent."""
+    state = read_state()
+    if state is None:
+        return None
+    try:
+        host, port, pid, served = str(state["host"]), int(state["port"]), int(state["pid"]), str(state["db"])
+    except (KeyError, TypeError, ValueError):
+        raise ServiceUnreachable(f"unreadable service state file {state_path()}") from None
+    if served != str(Path(db).resolve()):
+        return None  # a service for another database: not ours to use
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    if not _alive(pid):
+        raise ServiceUnreachable(f"the service at {url} (pid {pid}) is gone")
+    try:
+        token = read_token()
+    except (OSError, FactLedgerError) as exc:
+        raise ServiceUnreachable(f"no usable service token ({exc})") from None
+    import requests
+
+    try:
+        r = requests.get(f"{url}/health", headers={"Authorization": f"Bearer {token}"}, timeout=HEALTH_TIMEOUT_S)
+    except requests.RequestException as exc:
+        raise ServiceUnreachable(f"the service at {url} does not answer ({type(exc).__name__})") from None
+    if r.status_code != 200:
+        raise ServiceUnreachable(f"the service at {url} answered /health with HTTP {r.status_code}")
+    try:
+        health = r.json()
+    except ValueError:
+        raise ServiceUnreachable(f"the service at {url} answered /health with something other than JSON") from None
+    if health.get("pid") != pid or health.get("db") != served:
+        raise ServiceUnreachable(f"another process answers at {url}")
+    return ServiceInfo(url=url, pid=pid, db=served, token=token)
+
+
+def call(svc: ServiceInfo, path: str, payload: dict) -> dict:
+    """POST `payload` as JSON to the service; the decoded answer. Raises ServiceUnreachable when
+    nothing was sent (the CLI may check locally), ServiceError for an error answer."""
+    import requests
+
+    try:
+        r = requests.post(f"{svc.url}{path}", json=payload, headers={"Authorization": f"Bearer {svc.token}"},
+                          timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
+    except requests.ConnectionError as exc:
+        if _sent(exc):
+            raise ServiceError(f"the service at {svc.url} stopped answering during the check", 503) from None
+        raise ServiceUnreachable(f"the service at {svc.url} refused the connection") from None
+    except requests.Timeout:
+        raise ServiceError(f"the service at {svc.url} did not answer in {READ_TIMEOUT_S:g} s", 504) from None
+    try:
+        body = r.json()
+    except ValueError:
+        body = {"error": r.text.strip()[:300] or f"HTTP {r.status_code}"}
+    if r.status_code >= 400:
+        detail = body.get("error") or body.get("detail") or f"HTTP {r.status_code}"
+        raise ServiceError(str(detail), r.status_code, body.get("run_id"))
+    return body
+
+
+def _sent(exc: Exception) -> bool:
+    """Whether the request may have reached the service (a reset or a closed connection after
+    connecting) rather than being refused before anything was sent."""
+    text = str(exc).lower()
+    return not any(s in text for s in ("refused", "failed to establish", "name or service not known"))

@@ -1,0 +1,484 @@
+"""The warm FactLedger service behind `factledger serve`: models and the corpus index loaded once,
+checks answered over HTTP on loopback.
+
+A small FastAPI app on uvicorn (both come with Prefect). Each check runs as a Prefect flow run
+(`check-claim`, `check-article`) in this process, one at a time: the service is the warehouse's
+one writer, and its run id is the flow run's id, as when the CLI runs the flow itself. Between
+checks it holds no connection, so `factledger sql` and `corpus add` open the file as before
+(a new corpus is seen by the next check).
+
+API (JSON; the OpenAPI page is `/docs`, the schema `/openapi.json`):
+
+- `POST /claims/check` `{"claims": [...], "input_ids": [...]?, "providers": [...]?, "urls": [...]?,
+  "before": "YYYY-MM-DD"?}` -> `{"run_id", "status", "results": [...]}` (the rows `check-claim
+  --format json` prints)
+- `POST /articles/check` `{"article": PATH_OR_URL, "max_claims"?, "max_article_mb"?, "providers"?,
+  "urls"?, "before"?}` -> the same, for `check`
+- `GET /runs/{run_id}` -> the run (`run_summary`) and its verdicts
+- `GET /health` -> status, pid, database, version, checks served
+
+Access: a bearer token (`~/.factledger/service-token`, 0600, generated at the first start) on every
+request but the documentation pages; loopback only unless `--allow-remote`. Request bodies are
+capped (`MAX_BODY_BYTES`, 413). Errors are JSON `{"error": one line, "kind", "run_id"?}`:
+400 malformed JSON, 401 no or wrong token, 404, 413, 422 input refused, 503 stopping, 500 a run
+that failed (recorded as failed; the service goes on). SIGTERM / SIGINT: in-flight runs stop at
+their next check and are recorded as cancelled (`flows.stopping`), the state file is removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Callable, Literal, Sequence
+
+import uvicorn
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
+from prefect import flow
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from factledger import __version__
+from factledger.errors import Cancelled, ConfigError, ExtractionError, FactLedgerError, InputError
+from factledger.settings import PROVIDERS
+
+__all__ = ["MAX_BODY_BYTES", "CheckService", "create_app", "is_loopback", "serve_checks"]
+
+log = logging.getLogger(__name__)
+
+# Largest request body accepted. A check-claim file may hold up to the article limit (2 MB of
+# text, `Limits.max_article_mb`), which JSON escaping can grow; articles travel as a path or URL.
+# Chosen, not measured: twice the largest claims file the CLI sends.
+MAX_BODY_BYTES = 4_000_000
+MAX_CLAIMS = 10_000  # claims in one request (a 2 MB claims file of 10-character claims holds ~180k; chosen)
+MAX_CLAIM_CHARS = 10_000
+# How long uvicorn waits for in-flight requests after SIGTERM before it cancels them; a run that
+# has not reached its next check by then is recorded as cancelled from here.
+STOP_GRACE_S = 5.0
+OPEN_PATHS = ("/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc")  # documentation: no data, no actions
+DEFAULT_PORT = 8765
+
+Provider = Literal[PROVIDERS]  # type: ignore[valid-type]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CLAIM_CHARS)]
+Url = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClaimsCheck(_Strict):
+    """Claims typed in by hand, checked in one run (as `factledger check-claim`)."""
+
+    claims: list[Text] = Field(min_length=1, max_length=MAX_CLAIMS, description="the claims, as typed")
+    input_ids: list[str | None] | None = Field(None, description="the caller's id of each claim, stored with it")
+    providers: list[Provider] | None = Field(None, description="source providers (default: the service's)")
+    urls: list[Url] = Field(default_factory=list, max_length=100, description="candidate pages (urls provider)")
+    before: date | None = Field(None, description="ignore sources published after this date")
+
+
+class ArticleCheck(_Strict):
+    """One article by path (on the service's machine) or http(s) URL (as `factledger check`)."""
+
+    article: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+    max_claims: int | None = Field(None, ge=1, description="verify at most this many claims, best first")
+    max_article_mb: float | None = Field(None, gt=0, description="refuse a larger article text")
+    providers: list[Provider] | None = None
+    urls: list[Url] = Field(default_factory=list, max_length=100)
+    before: date | None = None
+
+
+class CheckResult(BaseModel):
+    run_id: str = Field(description="the Prefect flow-run id, also `runs.run_id` in the warehouse")
+    status: str
+    results: list[dict[str, Any]]
+
+
+class ErrorBody(BaseModel):
+    error: str
+    kind: str
+    run_id: str | None = None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class CheckFailed(Exception):
+    """A check's flow run ended with an error; carries what the HTTP answer says."""
+
+    def __init__(self, status: int, kind: str, message: str, run_id: str | None):
+        super().__init__(message)
+        self.status, self.kind, self.run_id = status, kind, run_id
+
+
+@dataclass
+class CheckService:
+    """What the HTTP app serves from: the database, the default providers, and one lock so that
+    checks take turns (one writer; the models serve one check at a time)."""
+
+    db: Path
+    providers: Sequence[str] = ("corpus",)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    started: float = field(default_factory=time.time)
+    checks: int = 0
+    failed: int = 0
+    busy: bool = False
+
+    def run(self, flow, **params: Any) -> CheckResult:
+        """Run `flow` to its end here (it is async: its own event loop, in this worker thread)."""
+        from flows import stopping
+
+        with self.lock:
+            if stopping.stop_requested():
+                raise CheckFailed(503, "stopping", "the service is stopping", None)
+            self.busy = True
+            try:
+                state = flow(**params, db=str(self.db), quiet=True, return_state=True)
+                if asyncio.iscoroutine(state):
+                    state = asyncio.run(state)
+            finally:
+                self.busy = False
+                self.checks += 1
+        run_id = str(state.state_details.flow_run_id)
+        result = state.result(raise_on_failure=False)
+        if isinstance(result, BaseException):
+            self.failed += 1
+            raise _failure(result, run_id) from result
+        return CheckResult(run_id=run_id, status="completed", results=result)
+
+
+def _failure(exc: BaseException, run_id: str | None) -> CheckFailed:
+    from flows import stopping
+
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, Cancelled) or stopping.stop_requested():
+        return CheckFailed(503, "cancelled", f"run cancelled: the service is stopping ({stopping.stop_signal()})",
+                           run_id)
+    if isinstance(exc, (InputError, ExtractionError)):
+        return CheckFailed(422, "input", text, run_id)
+    if isinstance(exc, ConfigError):
+        return CheckFailed(500, "config", text, run_id)
+    if not isinstance(exc, FactLedgerError):
+        text = f"{type(exc).__name__}: {text}"
+    return CheckFailed(500, "failed", text, run_id)
+
+
+def _error(status: int, kind: str, message: str, run_id: str | None = None,
+           headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, "kind": kind, "run_id": run_id}, status_code=status, headers=headers)
+
+
+class Guard:
+    """ASGI middleware in front of the app: the bearer token on every request but the
+    documentation (401 before the body is read), then the body read whole up to `max_body` bytes
+    (413 beyond it, whatever Content-Length says) and handed on."""
+
+    def __init__(self, app, token: str, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self._token = f"Bearer {token}".encode()
+        self.max_body = max_body
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if scope["path"] not in OPEN_PATHS and not secrets.compare_digest(headers.get(b"authorization", b""),
+                                                                           self._token):
+            response = _error(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token "
+                                                   "from ~/.factledger/service-token>)",
+                              headers={"WWW-Authenticate": "Bearer"})
+            await response(scope, receive, send)
+            return
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_body
+            except ValueError:
+                await _error(400, "bad_request", "invalid Content-Length")(scope, receive, send)
+                return
+            if too_big:
+                await self._too_large(scope, receive, send)
+                return
+        body = bytearray()
+        more = scope["method"] in ("POST", "PUT", "PATCH")
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > self.max_body:
+                await self._too_large(scope, receive, send)
+                return
+            more = message.get("more_body", False)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope, receive, send) -> None:
+        await _error(413, "too_large", f"request body over {self.max_body} bytes")(scope, receive, send)
+
+
+def create_app(service: CheckService, token: str, *, max_body: int = MAX_BODY_BYTES):
+    """The ASGI app (FastAPI behind `Guard`)."""
+    from flows.check import check_article_flow, check_claim_flow
+
+    bearer = HTTPBearer(auto_error=False, description="the token in ~/.factledger/service-token")  # for /docs
+    app = FastAPI(title="FactLedger", version=__version__,
+                  description="Checks claims and articles with the models loaded; every check is a Prefect "
+                              "flow run stored in the warehouse under its run id.",
+                  dependencies=[Depends(bearer)])
+    errors = {400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 413: {"model": ErrorBody},
+              422: {"model": ErrorBody}, 500: {"model": ErrorBody}, 503: {"model": ErrorBody}}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errs = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errs):
+            e = next(e for e in errs if e.get("type") == "json_invalid")
+            return _error(400, "bad_request", f"malformed JSON: {e.get('ctx', {}).get('error', e.get('msg'))}")
+        parts = [f"{'.'.join(str(x) for x in e.get('loc', ()) if x != 'body') or 'body'}: {e.get('msg')}"
+                 for e in errs[:5]]
+        return _error(422, "invalid", "; ".join(parts))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, "http", str(exc.detail))
+
+    @app.exception_handler(CheckFailed)
+    async def check_failed(request: Request, exc: CheckFailed) -> JSONResponse:
+        return _error(exc.status, exc.kind, str(exc), exc.run_id)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # one line; the service goes on
+        log.exception("request failed: %s", request.url.path)
+        return _error(500, "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500])
+
+    @app.get("/health")
+    def health() -> dict:
+        """The service is up: what it serves and how many checks it ran."""
+        return {"status": "ok", "version": __version__, "pid": os.getpid(), "db": str(service.db),
+                "providers": list(service.providers), "checks": service.checks, "failed": service.failed,
+                "busy": service.busy, "uptime_s": round(time.time() - service.started, 1)}
+
+    @app.post("/claims/check", response_model=CheckResult, responses=errors)
+    def check_claims(body: ClaimsCheck) -> CheckResult:
+        """Verify claims typed in by hand, in one `check-claim` flow run."""
+        if body.input_ids is not None and len(body.input_ids) != len(body.claims):
+            raise CheckFailed(422, "invalid", f"{len(body.input_ids)} input_ids for {len(body.claims)} claims", None)
+        return service.run(check_claim_flow, claims=list(body.claims),
+                           input_ids=list(body.input_ids) if body.input_ids is not None else None,
+                           providers=list(body.providers or service.providers), urls=list(body.urls),
+                           before=body.before.isoformat() if body.before else None)
+
+    @app.post("/articles/check", response_model=CheckResult, responses=errors)
+    def check_article(body: ArticleCheck) -> CheckResult:
+        """Extract an article's check-worthy claims and verify them, in one `check-article` flow run."""
+        article = body.article
+        if "://" not in article:
+            article = str(Path(article).expanduser().resolve())
+        return service.run(check_article_flow, article=article, max_claims=body.max_claims,
+                           max_article_mb=body.max_article_mb, providers=list(body.providers or service.providers),
+                           urls=list(body.urls), before=body.before.isoformat() if body.before else None)
+
+    @app.get("/runs/{run_id}", responses={404: {"model": ErrorBody}})
+    def get_run(run_id: str) -> dict:
+        """A run as the warehouse holds it (`run_summary`), with its verdicts."""
+        return _run_record(service, run_id)
+
+    return Guard(app, token, max_body=max_body)
+
+
+def _run_record(service: CheckService, run_id: str) -> dict:
+    from warehouse.db import opened
+
+    with service.lock:  # the service's own writes take turns with this read
+        with opened(service.db, read_only=True) as con:
+            cur = con.execute("SELECT * FROM run_summary WHERE run_id = ?", [run_id])
+            row = cur.fetchone()
+            if row is None:
+                raise CheckFailed(404, "not_found", f"no such run: {run_id}", None)
+            run = dict(zip([d[0] for d in cur.description], row))
+            cur = con.execute(
+                "SELECT v.claim_id, c.input_id, c.text AS claim, v.label, v.confidence, v.rationale, v.checked_at "
+                "FROM verdicts v JOIN claims c USING (claim_id) WHERE v.run_id = ? "
+                "ORDER BY c.claim_rank NULLS LAST, v.claim_id", [run_id])
+            verdicts = [dict(zip([d[0] for d in cur.description], r)) for r in cur.fetchall()]
+    return json.loads(json.dumps({"run": run, "verdicts": verdicts}, default=str))
+
+
+# ------------------------------------------------------------------------------------------- serving
+
+# A claim the warm-up verifies against the corpus (nothing stored): BM25 tables, the corpus
+# matrix, the tokenizers and the models' first forward passes are loaded before the first check.
+WARM_UP_CLAIM = "The Eiffel Tower in Paris was completed in 1889."
+WARM_UP_TEXT = ("FactLedger loads its models before the first check. The Eiffel Tower in Paris was completed in "
+                "1889 for the World's Fair, and it was the tallest structure in the world for forty-one years.")
+
+
+@flow(name="service-start", log_prints=False)
+async def service_start_flow() -> str:
+    """The service's first flow run: Prefect's engine and API client are ready before the first check."""
+    return "ready"
+
+
+def warm_up(rt, db: Path, providers: Sequence[str]) -> dict:
+    """Load everything a check uses, in this process: the models (the parser and the
+    check-worthiness scorer too, for articles), the language identifier, the warehouse (created
+    and migrated if new), the corpus index, and one verification of `WARM_UP_CLAIM` (stored
+    nowhere). Returns what was loaded."""
+    from extractors.articles import check_english
+    from extractors.claims import claims_from_texts
+    from factledger.app import load_corpus_index, load_models, make_providers, make_verifier
+    from warehouse.db import opened
+
+    load_models(rt, articles=True)
+    rt.scorer.score(rt.splitter.analyze(WARM_UP_TEXT))
+    check_english(WARM_UP_TEXT * 2, "warm-up")
+    with opened(db):  # created and migrated: the service is its writer
+        pass
+    passages = load_corpus_index(db)
+    if "corpus" in providers and passages:
+        with opened(db, read_only=True) as con:
+            make_verifier(make_providers(["corpus"], con, rt), rt).check(claims_from_texts([WARM_UP_CLAIM]))
+    return {"corpus_passages": passages}
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror or exc}): pick another --port") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_checks(db: str | Path, runtime: Callable[[], Any], *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+                 providers: Sequence[str] = ("corpus",), allow_remote: bool = False,
+                 deployments: Callable[[], Callable[[], None]] | None = None,
+                 max_body: int = MAX_BODY_BYTES, say: Callable[[str], None] | None = None,
+                 on_ready: Callable[[str, uvicorn.Server], None] | None = None) -> int:
+    """Serve checks of `db` on host:port until SIGTERM or SIGINT; returns the exit code (0).
+
+    `runtime()` builds the models (called in a thread while Prefect starts). `deployments()`, if
+    given, starts the Prefect deployments (`flows.serve`) once the models are loaded and returns
+    the function that stops them. The state file the CLI looks for is written once the service
+    answers and removed when it stops. `on_ready(url, server)` is called then (tests stop the
+    server with `server.handle_exit(signal.SIGTERM, None)`, what the signal handler calls)."""
+    from factledger.client import ensure_token, remove_state, token_path, write_state
+    from factledger.app import while_loading
+    from flows import set_runtime, stopping
+    from flows.warm import start_api
+
+    say = say or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    if not allow_remote and not is_loopback(host):
+        raise ConfigError(f"refusing to listen on {host}, which is not a loopback address: pass --allow-remote "
+                          "to serve other machines (every request still needs the token)")
+    db = Path(db).expanduser().resolve()
+    token = ensure_token()
+    sock = _bind(host, port)  # a port in use is refused before anything loads
+    port = sock.getsockname()[1]
+    stopping.reset()
+    # Prefect's event worker says so when a flow run's loop ends with an event still to send: noise.
+    logging.getLogger("EventsWorker").setLevel(logging.ERROR)
+    t0 = time.perf_counter()
+    loaded: dict = {}
+
+    def load():
+        rt = runtime()
+        loaded.update(warm_up(rt, db, providers))
+        return rt
+
+    try:
+        rt = while_loading(load, start_api)  # the models load while Prefect's API starts
+        set_runtime(rt)
+        state = service_start_flow(return_state=True)
+        if asyncio.iscoroutine(state):
+            asyncio.run(state)
+    except BaseException:
+        sock.close()
+        raise
+    stop_deployments = deployments() if deployments else None
+    service = CheckService(db=db, providers=tuple(providers))
+    config = uvicorn.Config(create_app(service, token, max_body=max_body), log_level="warning",
+                            timeout_graceful_shutdown=int(STOP_GRACE_S), lifespan="off", access_log=False)
+    server = _Server(config)
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+
+    def announce() -> None:
+        while not server.started and not server.should_exit:
+            time.sleep(0.05)
+        if server.started:
+            write_state(host, port, db, url=url, version=__version__, providers=list(providers))
+            say(f"FactLedger service ready in {time.perf_counter() - t0:.1f} s: {url} (API docs {url}/docs; "
+                f"token in {token_path()}), database {db}, {loaded.get('corpus_passages', 0)} corpus passages loaded")
+            if on_ready:
+                on_ready(url, server)
+
+    threading.Thread(target=announce, name="announce", daemon=True).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        remove_state()
+        signame = server.signal_name or "shutdown"
+        cancelled, missed = stopping.cancel_open_runs(signame) if stopping.open_runs() else ([], [])
+        if stop_deployments:
+            stop_deployments()
+        if missed:
+            say(f"stopped by {signame}; could not record these runs as cancelled (database busy): {', '.join(missed)}")
+        elif cancelled:
+            say(f"stopped by {signame}; in-flight runs recorded as cancelled: {', '.join(cancelled)}")
+        else:
+            say(f"stopped by {signame}; no check was in progress")
+        sock.close()
+    return 0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which on SIGTERM / SIGINT also asks in-flight runs to stop at their next
+    check (recorded as cancelled) and does not re-raise the signal once it has shut down."""
+
+    signal_name: str | None = None
+
+    def handle_exit(self, sig: int, frame) -> None:
+        from flows import stopping
+
+        name = signal.Signals(sig).name
+        self.signal_name = self.signal_name or name
+        stopping.request_stop(name)
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True

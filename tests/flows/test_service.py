@@ -1,0 +1,252 @@
+"""The warm check service (`factledger serve`): a real uvicorn server on a free loopback port, in
+this process, under the session's Prefect harness, with cheap models (hashing embedder, rule
+stance and scorer) against the example corpus; the CLI as a separate process finds and uses it."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import EXAMPLES, ROOT
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+CLAIM = "The Eiffel Tower was completed in 1889 for the World's Fair."
+
+
+class GatedStance:
+    """The rule stance, which waits at `gate` while `armed`: a check caught in a model call."""
+
+    name = "conflict-rules-gated"
+    revision = "v1"
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.armed = False
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+
+    def predict(self, claim, passages):
+        if self.armed:
+            self.entered.set()
+            self.gate.wait(30)
+        return self.inner.predict(claim, passages)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, prefect_harness, splitter, embedder):
+    import flows
+    from extractors.checkworthy import RuleScorer
+    from factledger.app import Runtime
+    from factledger.corpus import ingest
+    from flows import stopping
+    from flows.service import serve_checks
+    from verifiers.stance import ConflictRuleStance
+    from warehouse.db import connect
+
+    tmp = tmp_path_factory.mktemp("service")
+    home = tmp / "home"
+    db = tmp / "served.duckdb"
+    con = connect(db)
+    ingest(con, "corpus-test", [EXAMPLES / "corpus"], splitter, embedder)
+    con.close()
+    stance = GatedStance(ConflictRuleStance(splitter.nlp))
+    saved = os.environ.get("FACTLEDGER_HOME")
+    os.environ["FACTLEDGER_HOME"] = str(home)
+    ready: dict = {}
+    started = threading.Event()
+    result: dict = {}
+
+    def on_ready(url, server):
+        ready.update(url=url, server=server)
+        started.set()
+
+    def run():
+        try:
+            result["code"] = serve_checks(
+                db, lambda: Runtime(splitter=splitter, embedder=embedder, scorer=RuleScorer(), stance=stance),
+                host="127.0.0.1", port=0, on_ready=on_ready, say=lambda msg: result.setdefault("said", []).append(msg))
+        except BaseException as exc:
+            result["error"] = exc
+            started.set()
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="service", daemon=True)
+    thread.start()
+    assert started.wait(180) and "error" not in result, result
+    token = (home / "service-token").read_text().strip()
+    env = {**os.environ, "FACTLEDGER_HOME": str(home), "PREFECT_HOME": str(tmp / "prefect")}
+    yield {"url": ready["url"], "server": ready["server"], "token": token, "db": db, "home": home, "env": env,
+           "stance": stance, "thread": thread, "result": result}
+    if thread.is_alive():
+        ready["server"].handle_exit(signal.SIGTERM, None)
+        thread.join(30)
+    stance.gate.set()
+    stopping.reset()
+    flows.set_runtime(None)
+    if saved is None:
+        os.environ.pop("FACTLEDGER_HOME", None)
+    else:
+        os.environ["FACTLEDGER_HOME"] = saved
+
+
+def auth(service) -> dict:
+    return {"Authorization": f"Bearer {service['token']}"}
+
+
+def q(db, sql, params=()):
+    from warehouse.db import connect
+
+    con = connect(db, read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def test_token_file_and_state_file(service):
+    home = service["home"]
+    assert (home / "service-token").stat().st_mode & 0o777 == 0o600
+    state = json.loads((home / "service.json").read_text())
+    assert state["pid"] == os.getpid() and state["db"] == str(service["db"].resolve())
+    assert service["url"] == f"http://127.0.0.1:{state['port']}"
+
+
+def test_every_request_needs_the_token(service):
+    url = service["url"]
+    for method, path in (("get", "/health"), ("post", "/claims/check"), ("post", "/articles/check"),
+                         ("get", "/runs/x")):
+        r = getattr(requests, method)(url + path, json={"claims": [CLAIM]}, timeout=10)
+        assert r.status_code == 401, (path, r.text)
+        assert r.headers["WWW-Authenticate"] == "Bearer" and "token" in r.json()["error"]
+        wrong = getattr(requests, method)(url + path, json={"claims": [CLAIM]}, timeout=10,
+                                          headers={"Authorization": "Bearer not-the-token"})
+        assert wrong.status_code == 401
+    health = requests.get(url + "/health", headers=auth(service), timeout=10)
+    assert health.status_code == 200 and health.json()["pid"] == os.getpid()
+    docs = requests.get(url + "/openapi.json", timeout=10).json()  # the documentation needs no token
+    assert {"/claims/check", "/articles/check", "/runs/{run_id}", "/health"} <= set(docs["paths"])
+
+
+def test_bad_requests_get_a_clear_4xx(service):
+    url, h = service["url"], {**auth(service), "Content-Type": "application/json"}
+    r = requests.post(url + "/claims/check", data=b'{"claims": [', headers=h, timeout=10)
+    assert r.status_code == 400 and r.json()["error"].startswith("malformed JSON")
+    r = requests.post(url + "/claims/check", json={"claims": []}, headers=h, timeout=10)
+    assert r.status_code == 422 and "claims" in r.json()["error"]
+    r = requests.post(url + "/claims/check", json={"claims": [CLAIM], "providers": ["nope"]}, headers=h, timeout=10)
+    assert r.status_code == 422
+    from flows.service import MAX_BODY_BYTES
+
+    big = b'{"claims": ["' + b"a" * (MAX_BODY_BYTES + 10) + b'"]}'
+    r = requests.post(url + "/claims/check", data=big, headers=h, timeout=30)
+    assert r.status_code == 413 and "over" in r.json()["error"]
+    chunks = (big[i:i + 65536] for i in range(0, len(big), 65536))  # no Content-Length: counted as read
+    r = requests.post(url + "/claims/check", data=chunks, headers=h, timeout=30)
+    assert r.status_code == 413
+
+
+def test_a_claim_check_returns_its_verdict_and_run_id(service):
+    r = requests.post(service["url"] + "/claims/check", json={"claims": [CLAIM], "input_ids": ["c1"]},
+                      headers=auth(service), timeout=120)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    (row,) = body["results"]
+    assert row["claim"] == CLAIM and row["input_id"] == "c1"
+    assert row["label"] in {"supported", "refuted", "not_enough_evidence", "conflicting"}
+    (stored,) = q(service["db"], "SELECT r.flow_name, r.status, v.label FROM runs r JOIN verdicts v USING (run_id) "
+                                 "WHERE r.run_id = ?", [body["run_id"]])
+    assert stored == ("check-claim", "completed", row["label"])
+    run = requests.get(f"{service['url']}/runs/{body['run_id']}", headers=auth(service), timeout=30).json()
+    assert run["run"]["status"] == "completed" and run["verdicts"][0]["label"] == row["label"]
+
+
+def test_a_failed_check_is_recorded_and_the_service_goes_on(service):
+    h = auth(service)
+    r = requests.post(service["url"] + "/articles/check", json={"article": str(service["db"].parent / "gone.md")},
+                      headers=h, timeout=120)
+    assert r.status_code == 422 and "gone.md" in r.json()["error"] and r.json()["run_id"]
+    assert q(service["db"], "SELECT status FROM runs WHERE run_id = ?", [r.json()["run_id"]]) in ([], [("failed",)])
+    ok = requests.post(service["url"] + "/claims/check", json={"claims": [CLAIM]}, headers=h, timeout=120)
+    assert ok.status_code == 200
+
+
+def test_the_cli_sends_check_claim_to_the_service(service):
+    before = requests.get(service["url"] + "/health", headers=auth(service), timeout=10).json()["checks"]
+    proc = subprocess.run([str(BIN / "factledger"), "check-claim", CLAIM, "--db", str(service["db"]), "--format",
+                           "json"], env=service["env"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads(proc.stdout)
+    assert row["claim"] == CLAIM and proc.stderr == ""
+    after = requests.get(service["url"] + "/health", headers=auth(service), timeout=10).json()["checks"]
+    assert after == before + 1  # answered by the service, not in the CLI's process
+    refused = subprocess.run([str(BIN / "factledger"), "check-claim", "x" * 5 + " y", "--db", str(service["db"])],
+                             env=service["env"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1  # refused before anything is sent
+
+
+def test_a_stale_state_file_falls_back_to_a_local_check_with_one_line(service, tmp_path, monkeypatch, capsys):
+    """The state file names a process that is gone: the CLI says so once and checks in-process."""
+    import flows
+    from factledger.cli import main
+
+    home = tmp_path / "home"
+    home.mkdir()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    db = tmp_path / "local.duckdb"
+    (home / "service.json").write_text(json.dumps({"host": "127.0.0.1", "port": 9, "pid": gone.pid,
+                                                   "db": str(db.resolve())}))
+    monkeypatch.setenv("FACTLEDGER_HOME", str(home))
+    served = flows.check.get_runtime()  # the service's models: the local check sets this process's own
+    try:
+        code = main(["check-claim", CLAIM, "--db", str(db), "--format", "json", "--quiet", "--provider", "urls",
+                     "--url", "http://127.0.0.1:9/none"])
+    finally:
+        flows.set_runtime(served)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    (row,) = json.loads(out)
+    assert row["label"] == "not_enough_evidence"
+    notes = [line for line in err.splitlines() if line.strip()]
+    assert len(notes) == 1 and f"pid {gone.pid}" in notes[0] and "checking in this process" in notes[0], err
+    assert q(db, "SELECT count(*) FROM runs WHERE flow_name = 'check-claim' AND status = 'completed'") == [(1,)]
+
+
+def test_sigterm_marks_the_run_in_flight_cancelled(service):
+    """Last: stops the service. A check caught in a model call when SIGTERM arrives is recorded as
+    cancelled, its caller told so (503), nothing of it stored, and the state file removed."""
+    stance, server = service["stance"], service["server"]
+    stance.armed = True
+    answer: dict = {}
+
+    def call():
+        answer["r"] = requests.post(service["url"] + "/claims/check", json={"claims": [CLAIM + " Again."]},
+                                    headers=auth(service), timeout=120)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    assert stance.entered.wait(60)
+    server.handle_exit(signal.SIGTERM, None)  # what uvicorn's signal handler calls
+    time.sleep(0.5)
+    stance.gate.set()
+    caller.join(60)
+    service["thread"].join(60)
+    r = answer["r"]
+    assert r.status_code == 503 and r.json()["kind"] == "cancelled", r.text
+    run_id = r.json()["run_id"]
+    assert q(service["db"], "SELECT status, error FROM runs WHERE run_id = ?", [run_id]) == [
+        ("cancelled", "cancelled: SIGTERM")]
+    assert q(service["db"], "SELECT count(*) FROM verdicts WHERE run_id = ?", [run_id]) == [(0,)]
+    assert service["result"].get("code") == 0
+    assert not (service["home"] / "service.json").exists()
+    assert any("cancelled" in m or "SIGTERM" in m for m in service["result"]["said"])
