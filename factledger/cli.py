@@ -96,6 +96,11 @@ def _add_runner(p: argparse.ArgumentParser) -> None:
                    help="the scheduler of a running Dask cluster (implies --runner dask)")
 
 
+def _add_local(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--local", action="store_true",
+                   help="check in this process even when a `factledger serve` for this database is running")
+
+
 def _add_db(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=None, help="DuckDB file (default: $FACTLEDGER_DB or ./factledger.duckdb)")
 
@@ -130,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     _add_providers(p)
     _add_runner(p)
+    _add_local(p)
 
     p = sub.add_parser("check-claim", help="verify one claim, or a file of claims, typed in by hand")
     p.add_argument("text", nargs="?", help="the claim")
@@ -138,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     _add_providers(p)
     _add_runner(p)
+    _add_local(p)
 
     p = sub.add_parser("corpus", help="manage the local evidence corpus")
     corpus_sub = p.add_subparsers(dest="corpus_command", required=True, metavar="ACTION")
@@ -175,7 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     _add_runner(p)
 
-    p = sub.add_parser("serve", help="serve the Prefect deployments: scheduled batch, manual checks, re-checks")
+    p = sub.add_parser("serve", help="answer checks over HTTP with the models loaded, and serve the Prefect "
+                                     "deployments: scheduled batch, manual checks, re-checks")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, loopback only)")
+    p.add_argument("--port", type=int, default=8765, help="port of the check API (default: 8765; 0: any free port)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a --host that is not a loopback address (other machines; the token is still required)")
+    p.add_argument("--no-deployments", action="store_true",
+                   help="only the check API: do not register or serve the Prefect deployments")
     p.add_argument("--feed", action="append", dest="feeds", default=[], metavar="URL", help="RSS/Atom feed, repeatable")
     p.add_argument("--url-list", action="append", dest="url_lists", default=[], metavar="FILE_OR_URL",
                    help="file or URL with one article URL per line, repeatable")
@@ -447,9 +461,18 @@ def _prepare_export(args) -> None:
     _check_db_for_reading(_db(args))
 
 
+def _prepare_serve(args) -> None:
+    _check_runner(args)
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"not a port number (0-65535): {args.port}")
+    _check_db_for_writing(_db(args))
+    _check_providers(args)
+
+
 PREPARE: dict[str, Callable[[Any], None]] = {
     "check": _prepare_check, "check-claim": _prepare_check_claim, "batch": _prepare_batch,
     "corpus": _prepare_corpus_add, "report": _prepare_report, "export": _prepare_export,
+    "serve": _prepare_serve,
 }
 
 
@@ -605,36 +628,95 @@ def _end_process(code: int) -> None:
 
 def cmd_check(args) -> int:
     loaded = args.loaded
+    ref = args.article if "://" in args.article else str(Path(args.article).resolve())
+    rows = _from_service(args, "/articles/check", {
+        "article": ref, "max_claims": args.max_claims, "max_article_mb": args.max_article_mb,
+        "providers": _providers(args), "urls": args.urls, "before": args.before})
+    if isinstance(rows, int):
+        return rows
 
     def work():
         import flows
 
-        rt = _runtime(args, fetcher=loaded["fetcher"], articles={args.article: loaded["article"]})
+        rt = _loaded_runtime(args, articles=True, fetcher=loaded["fetcher"], articles_given={args.article: loaded["article"]})
         flows.set_runtime(rt)
         return _run(args, flows.check_article_flow, article=args.article, db=str(_db(args)),
                     providers=_providers(args), max_claims=args.max_claims, quiet=args.quiet, urls=args.urls,
                     before=args.before, max_article_mb=args.max_article_mb)
 
-    rows = _stoppable(work)
+    if rows is None:
+        rows = _stoppable(work)
     _print_results(rows, args.format)
     return EXIT_OK
 
 
 def cmd_check_claim(args) -> int:
     given = args.loaded["claims"]
+    ids = [i for i, _ in given]
+    rows = _from_service(args, "/claims/check", {
+        "claims": [t for _, t in given], "input_ids": ids if any(ids) else None, "providers": _providers(args),
+        "urls": args.urls, "before": args.before})
+    if isinstance(rows, int):
+        return rows
 
     def work():
         import flows
 
-        flows.set_runtime(_runtime(args))
-        ids = [i for i, _ in given]
+        flows.set_runtime(_loaded_runtime(args, articles=False))
         return _run(args, flows.check_claim_flow, claims=[t for _, t in given], input_ids=ids if any(ids) else None,
                     db=str(_db(args)), providers=_providers(args), quiet=args.quiet, urls=args.urls,
                     before=args.before)
 
-    rows = _stoppable(work)
+    if rows is None:
+        rows = _stoppable(work)
     _print_results(rows, args.format)
     return EXIT_OK
+
+
+def _from_service(args, path: str, payload: dict) -> list[dict] | int | None:
+    """The rows from the running `factledger serve` for this database (`factledger.client`); None
+    to check here: `--local`, an option that configures this process (--device, --runner,
+    --dask-address, --wikipedia-api), no service for this database, or one that is gone or does
+    not answer (said in one line). An error answer is reported here: its exit code."""
+    if args.local or args.device or args.runner or args.dask_address or args.wikipedia_api:
+        return None
+    from factledger import client
+
+    try:
+        svc = client.find_service(_db(args))
+        if svc is None:
+            return None
+        return client.call(svc, path, payload)["results"]
+    except client.ServiceUnreachable as exc:
+        print(f"note: {exc}; checking in this process instead", file=sys.stderr, flush=True)
+        return None
+    except client.ServiceError as exc:
+        note = f" (run {exc.run_id})" if exc.run_id else ""
+        print(f"Error: {_one_line(exc)}{note}", file=sys.stderr, flush=True)
+        return EXIT_USAGE if exc.status == 422 else EXIT_FAILED
+
+
+def _loaded_runtime(args, *, articles: bool, articles_given=None, **given):
+    """`_runtime` with the models the command uses, and the corpus index, loaded in a thread while
+    Prefect is imported and its API starts (`factledger.app.while_loading`)."""
+    from factledger.app import load_corpus_index, load_models, while_loading
+
+    def load():
+        rt = _runtime(args, articles=articles_given or {}, **given)
+        load_models(rt, articles=articles)
+        if "corpus" in _providers(args):
+            load_corpus_index(_db(args))
+        return rt
+
+    def meanwhile():
+        if _runner(args)[0] == "thread":
+            from flows.warm import start_api
+
+            start_api()
+        else:  # the Dask path starts the API its workers need itself (flows.runners.workers_api)
+            import flows  # noqa: F401
+
+    return while_loading(load, meanwhile)
 
 
 def cmd_corpus_add(args) -> int:
@@ -739,16 +821,20 @@ def cmd_serve(args) -> int:
         from verifiers.embed import resolve_device
 
         resolve_device(args.device)
-    import flows
-    from flows.serve import serve_deployments
+    from flows.serve import start_deployments
+    from flows.service import serve_checks
 
-    flows.set_runtime(None)
     runner, address = _runner(args)
-    serve_deployments(_db(args), runner=runner, dask_address=address, feeds=args.feeds,
-                      url_lists=args.url_lists, providers=args.providers or ["corpus"], cron=args.cron,
-                      recheck_cron=args.recheck_cron, recheck_days=args.recheck_days,
-                      max_articles=args.max_articles, device=args.device)
-    return EXIT_OK
+    providers = args.providers or ["corpus"]
+
+    def deployments():
+        return start_deployments(_db(args), runner=runner, dask_address=address, feeds=args.feeds,
+                                 url_lists=args.url_lists, providers=providers, cron=args.cron,
+                                 recheck_cron=args.recheck_cron, recheck_days=args.recheck_days,
+                                 max_articles=args.max_articles, device=args.device)
+
+    return serve_checks(_db(args), lambda: _runtime(args), host=args.host, port=args.port, providers=providers,
+                        allow_remote=args.allow_remote, deployments=None if args.no_deployments else deployments)
 
 
 def cmd_train(args) -> int:
