@@ -117,6 +117,8 @@ def load_models(rt: Runtime, *, articles: bool = False) -> None:
     """Load now, not at first use, the models a check uses: the embedder, the stance model and
     the verdict aggregator; with `articles` also the parser and the check-worthiness scorer (a
     claim typed by hand needs neither). For a thread that loads them while Prefect starts."""
+    import pandas  # noqa: F401 -- DuckDB imports it at its first bound parameter (~0.5-2 s): here, not in the run
+
     inner = getattr(rt.embedder, "inner", rt.embedder)
     getattr(inner, "model", None)  # MiniLMEmbedder's model is built at its first use
     rt.stance_model  # noqa: B018
