@@ -14,7 +14,9 @@ Prints ONE JSON object. Data is read in place from ../shared/data (or $FACTLEDGE
 - CLIMATE-FEVER (1,535 claims; 0 = all): every evidence sentence of the set, grouped by Wikipedia
   article, ingested by `factledger corpus add`'s own `ingest` into one DuckDB warehouse; each claim
   checked by the product's `Verifier` against it (BM25 + embeddings fused, stance on the pool,
-  top 5 kept, `decide` with the default Thresholds). Accuracy and macro-F1 over the 4 labels
+  top 5 kept, the fitted aggregator (`models/verdict`), else `decide` with the default Thresholds).
+  With an aggregator fitted on CLIMATE-FEVER's dev half (`factledger train verdict --sets ...
+  climate-fever`), only the other half is measured, baselines on the same claims. Accuracy and macro-F1 over the 4 labels
   (SUPPORTED, REFUTED, NOT_ENOUGH_INFO, DISPUTED = conflicting), and evidence recall@5: the share of
   the 1,061 claims with gold evidence whose kept 5 hold a gold sentence. Baseline: the 5 nearest
   passages by cosine alone; supported when the nearest has cosine >= support_min_similarity, else
@@ -182,11 +184,9 @@ def climate_warehouse(embedder, splitter) -> Path:
     from factledger.corpus import ingest
     from warehouse.db import connect, schema_version
 
+    from training.verdict import climate_records
+
     rows = _jsonl(DATA / "climate-fever" / "claims.jsonl")
-    articles: dict[str, dict[str, None]] = {}
-    for r in rows:
-        for ev in r["evidence"]:
-            articles.setdefault(ev.get("source") or "Wikipedia", {})[ev["text"]] = None
     key = re.sub(r"[^a-z0-9]+", "-", embedder.revision.lower())[:40]
     # The schema version is in the name: a cached warehouse built before a migration (read-only here,
     # so never migrated) would otherwise be searched without what the migration added.
@@ -196,9 +196,8 @@ def climate_warehouse(embedder, splitter) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     docs = path.with_suffix(".jsonl")
     with docs.open("w", encoding="utf-8") as fh:
-        for title, sents in sorted(articles.items()):
-            url = "https://en.wikipedia.org/wiki/" + title.replace(" ", "_")
-            fh.write(json.dumps({"id": url, "url": url, "title": title, "text": "\n".join(sents)}) + "\n")
+        for rec in climate_records(rows):
+            fh.write(json.dumps(rec) + "\n")
     tmp = path.with_suffix(".tmp.duckdb")
     tmp.unlink(missing_ok=True)
     con = connect(tmp)
@@ -215,17 +214,17 @@ def _gold_hit(passage_text: str, gold: set[str]) -> bool:
     return any(g and (g in p or p in g) for g in gold)
 
 
-HALF_SEED = 11
 # Verdict thresholds --tune-thresholds searches (factledger.settings.Thresholds).
 TUNED = {"support_min_similarity": (0.5, 0.55, 0.62, 0.68), "topical_min_similarity": (0.45, 0.55, 0.62),
          "stance_min_prob": (0.5, 0.6, 0.7, 0.8), "conflict_min_prob": (0.6, 0.7, 0.8, 0.9, 1.01)}
 
 
 def climate_halves(rows: list[dict]) -> tuple[list[int], list[int]]:
-    """A seeded half of the claims to choose thresholds on, and the other half to measure."""
-    idx = list(range(len(rows)))
-    random.Random(HALF_SEED).shuffle(idx)
-    return sorted(idx[:len(idx) // 2]), sorted(idx[len(idx) // 2:])
+    """A seeded half of the claims to choose thresholds on, and the other half to measure
+    (`training.verdict.climate_halves`: the fitted aggregator learnt from the first half)."""
+    from training.verdict import climate_halves as halves
+
+    return halves(len(rows))
 
 
 def tune_thresholds(evidence: list, gold: list, t: Thresholds) -> Thresholds:
@@ -248,6 +247,10 @@ def bench_climate(stance, embedder, splitter, t: Thresholds, n_claims: int, seed
     from warehouse.db import opened
 
     rows = _jsonl(DATA / "climate-fever" / "claims.jsonl")
+    out: dict = {}
+    if aggregator is not None and "CLIMATE-FEVER" in aggregator.origin:  # fitted on the dev half: measure the other
+        rows = [rows[i] for i in climate_halves(rows)[1]]
+        out["climate_fever_measured_on"] = f"the test half ({len(rows)} claims); the aggregator was fitted on the other"
     sample = _sample(rows, n_claims, seed)
     t0 = time.time()
     path = climate_warehouse(embedder, splitter)
@@ -260,12 +263,11 @@ def bench_climate(stance, embedder, splitter, t: Thresholds, n_claims: int, seed
     check_s = time.time() - t0
     mat = np.asarray(vecs, dtype=np.float32)
     qv = embedder.encode([c.text for c in claims])
-    out: dict = {}
     if tune and aggregator is None:  # thresholds chosen on the dev half, everything below measured on the test half
         dev_half, test_half = climate_halves(sample)
         t = tune_thresholds([results[i].evidence for i in dev_half], [CLIMATE_MAP[sample[i]["label"]] for i in dev_half], t)
         out["climate_fever_tuned"] = {k: v for k, v in t.as_dict().items() if k in TUNED}
-        out["climate_fever_tuned_on"] = f"CLIMATE-FEVER dev half ({len(dev_half)} claims, seed {HALF_SEED}); scores below on the other half"
+        out["climate_fever_tuned_on"] = f"CLIMATE-FEVER dev half ({len(dev_half)} claims); scores below on the other half"
         top1 = (mat @ qv.T).max(axis=0)  # the baseline's threshold is chosen on the same dev half
         dev_gold = [CLIMATE_MAP[sample[i]["label"]] for i in dev_half]
         base_thr = max(np.arange(0.40, 0.85, 0.01), key=lambda x: np.mean(

@@ -39,3 +39,25 @@ def test_cross_validation_scores_the_allowed_verdict():
     assert gated_report["cv_accuracy"] <= 1 - share_supported + 1e-9
     assert free["confidence_calibration"]["method"] == "platt"
     assert 0.0 <= gated_report["cv_ece_calibrated"] <= 1.0
+
+
+def test_climate_fever_halves_are_disjoint_fixed_and_cover_every_claim():
+    from training.verdict import climate_halves
+
+    dev, test = climate_halves(1535)
+    assert set(dev).isdisjoint(test) and sorted(dev + test) == list(range(1535))
+    assert (len(dev), len(test)) == (767, 768)
+    assert climate_halves(1535) == (dev, test)  # the bench measures the half the fitter never saw
+
+
+def test_climate_fever_corpus_has_one_document_per_article_with_each_sentence_once():
+    from training.verdict import climate_records
+
+    rows = [{"evidence": [{"source": "Sea level rise", "text": "Seas rose 20 cm."},
+                          {"source": "Global warming", "text": "It is warming."}]},
+            {"evidence": [{"source": "Sea level rise", "text": "Seas rose 20 cm."},
+                          {"source": "Sea level rise", "text": "The rate is rising."}]}]
+    docs = {d["title"]: d for d in climate_records(rows)}
+    assert set(docs) == {"Sea level rise", "Global warming"}
+    assert docs["Sea level rise"]["text"].splitlines() == ["Seas rose 20 cm.", "The rate is rising."]
+    assert docs["Sea level rise"]["url"] == "https://en.wikipedia.org/wiki/Sea_level_rise"
