@@ -194,12 +194,11 @@ def test_an_article_url_is_fetched_once(tmp_path, httpserver):
     rows = json.loads(proc.stdout)
     assert rows and all(r["article"] == url for r in rows)
     assert [str(req.path) for req, _ in httpserver.log].count("/tower") == 1
-    # A failure after the run started (a file that is not a DuckDB database): one line with the run id.
-    garbage = tmp_path / "garbage.duckdb"
-    garbage.write_bytes(b"not a database" * 1000)
-    proc = subprocess.run([sys.executable, "-m", "factledger.cli", "check", url, "--db", str(garbage), "--quiet"],
-                          capture_output=True, text=True, timeout=600, env=env)
+    # A failure after the run started (a search service that refuses JSON): one line with the run id.
+    httpserver.expect_request("/sx/search").respond_with_data("forbidden", status=403, content_type="text/plain")
+    proc = subprocess.run([sys.executable, "-m", "factledger.cli", "check", url, "--db", str(db), "--quiet",
+                           "--provider", "searxng"], capture_output=True, text=True, timeout=600,
+                          env={**env, "FACTLEDGER_SEARXNG_URL": httpserver.url_for("/sx")})
     assert proc.returncode == 1, proc.stderr[-2000:]
-    line, = proc.stderr.splitlines()
-    assert re.fullmatch(rf"Error: cannot open database \(.*\): {re.escape(str(garbage))} \(run [0-9a-f-]{{36}}\)",
-                        line), line
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert re.fullmatch(r"Error: SearXNG refused JSON output \(HTTP 403\).* \(run [0-9a-f-]{36}\)\n", proc.stderr), proc.stderr
