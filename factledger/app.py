@@ -180,6 +180,14 @@ class LazyScorer:
 
         self.device = device
         self.name = json.loads((ARTEFACT_DIR / "meta.json").read_text(encoding="utf-8"))["name"]
+        # Resolved now, in the thread that builds the Runtime: transformers imports these names at
+        # their first use, and two threads doing that at once fail ("cannot import name
+        # 'AutoModelForSequenceClassification'"): a flow loads this model in its analysis task while
+        # it records the run in another thread, which loads the stance model.
+        import transformers
+
+        for name in ("AutoConfig", "AutoModel", "AutoModelForSequenceClassification", "AutoTokenizer"):
+            getattr(transformers, name)
 
     @cached_property
     def loaded(self):

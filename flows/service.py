@@ -393,7 +393,7 @@ def serve_checks(db: str | Path, runtime: Callable[[], Any], *, host: str = "127
     """Serve checks of `db` on host:port until SIGTERM or SIGINT; returns the exit code (0).
 
     `runtime()` builds the models (called in a thread while Prefect starts). `deployments()`, if
-    given, starts the Prefect deployments (`flows.serve`) once the models are loaded and returns
+    given, starts the Prefect deployments (`flows.serve`) once Prefect's API is up, and returns
     the function that stops them. The state file the CLI looks for is written once the service
     answers and removed when it stops. `on_ready(url, server)` is called then (tests stop the
     server with `server.handle_exit(signal.SIGTERM, None)`, what the signal handler calls)."""
@@ -421,16 +421,25 @@ def serve_checks(db: str | Path, runtime: Callable[[], Any], *, host: str = "127
         loaded.update(warm_up(rt, db, providers))
         return rt
 
+    stop_deployments: Callable[[], None] | None = None
+
+    def meanwhile() -> None:
+        nonlocal stop_deployments
+        start_api()
+        if deployments:  # their runs are processes of their own: they need not wait for these models
+            stop_deployments = deployments()
+
     try:
-        rt = while_loading(load, start_api)  # the models load while Prefect's API starts
+        rt = while_loading(load, meanwhile)  # the models load while Prefect's API starts
         set_runtime(rt)
         state = service_start_flow(return_state=True)
         if asyncio.iscoroutine(state):
             asyncio.run(state)
     except BaseException:
+        if stop_deployments:
+            stop_deployments()
         sock.close()
         raise
-    stop_deployments = deployments() if deployments else None
     service = CheckService(db=db, providers=tuple(providers))
     config = uvicorn.Config(create_app(service, token, max_body=max_body), log_level="warning",
                             timeout_graceful_shutdown=int(STOP_GRACE_S), lifespan="off", access_log=False)

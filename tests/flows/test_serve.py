@@ -94,7 +94,7 @@ def test_deployments_on_a_real_server(prefect_server, httpserver, tmp_path):
         lambda req: __import__("werkzeug").Response(feed(httpserver, current["paths"]), content_type="application/rss+xml"))
 
     serve = subprocess.Popen(
-        [str(BIN / "factledger"), "serve", "--db", str(db), "--feed", httpserver.url_for("/feed.xml"),
+        [str(BIN / "factledger"), "serve", "--db", str(db), "--port", "0", "--feed", httpserver.url_for("/feed.xml"),
          "--cron", "0 0 1 1 *", "--recheck-cron", "0 0 1 1 *"],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
