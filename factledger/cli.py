@@ -465,6 +465,10 @@ def _prepare_serve(args) -> None:
     _check_runner(args)
     if not 0 <= args.port <= 65535:
         raise InputError(f"not a port number (0-65535): {args.port}")
+    from factledger.client import is_loopback
+
+    if not args.allow_remote and not is_loopback(args.host):
+        raise InputError(f"not a loopback address; pass --allow-remote to serve other machines: {args.host}")
     _check_db_for_writing(_db(args))
     _check_providers(args)
 

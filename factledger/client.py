@@ -12,6 +12,7 @@ Light on purpose (requests and the standard library): no Prefect, no models.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -24,7 +25,7 @@ from factledger.errors import ConfigError, FactLedgerError
 from factledger.settings import factledger_home
 
 __all__ = ["HEALTH_TIMEOUT_S", "ServiceError", "ServiceInfo", "ServiceUnreachable", "call", "ensure_token",
-           "find_service", "read_state", "remove_state", "state_path", "token_path", "write_state"]
+           "find_service", "is_loopback", "read_state", "remove_state", "state_path", "token_path", "write_state"]
 
 # How long the CLI waits for `GET /health` before it checks locally instead. A warm service answers
 # in milliseconds on loopback; one busy with a check still answers /health from another thread.
@@ -33,6 +34,16 @@ HEALTH_TIMEOUT_S = 2.0
 # hundred claims, minutes on CPU), so the read has no short timeout.
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 3600.0
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost` or a loopback address (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def state_path() -> Path:

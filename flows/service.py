@@ -28,7 +28,6 @@ their next check and are recorded as cancelled (`flows.stopping`), the state fil
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import os
@@ -53,6 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from factledger import __version__
+from factledger.client import is_loopback
 from factledger.errors import Cancelled, ConfigError, ExtractionError, FactLedgerError, InputError
 from factledger.settings import PROVIDERS
 
@@ -112,15 +112,6 @@ class ErrorBody(BaseModel):
     error: str
     kind: str
     run_id: str | None = None
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class CheckFailed(Exception):

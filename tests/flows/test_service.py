@@ -250,3 +250,11 @@ def test_sigterm_marks_the_run_in_flight_cancelled(service):
     assert service["result"].get("code") == 0
     assert not (service["home"] / "service.json").exists()
     assert any("cancelled" in m or "SIGTERM" in m for m in service["result"]["said"])
+
+
+def test_another_interface_needs_an_explicit_flag(tmp_path):
+    proc = subprocess.run([str(BIN / "factledger"), "serve", "--host", "0.0.0.0", "--db", str(tmp_path / "w.duckdb")],
+                          env={**os.environ, "FACTLEDGER_HOME": str(tmp_path / "home")}, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "--allow-remote" in proc.stderr and proc.stderr.count("\n") == 1
+    assert not (tmp_path / "home" / "service.json").exists()
