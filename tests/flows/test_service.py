@@ -180,7 +180,7 @@ def test_a_failed_check_is_recorded_and_the_service_goes_on(service):
     assert ok.status_code == 200
 
 
-def test_the_cli_sends_check_claim_to_the_service(service):
+def test_the_cli_sends_check_and_check_claim_to_the_service(service):
     before = requests.get(service["url"] + "/health", headers=auth(service), timeout=10).json()["checks"]
     proc = subprocess.run([str(BIN / "factledger"), "check-claim", CLAIM, "--db", str(service["db"]), "--format",
                            "json"], env=service["env"], capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -189,6 +189,13 @@ def test_the_cli_sends_check_claim_to_the_service(service):
     assert row["claim"] == CLAIM and proc.stderr == ""
     after = requests.get(service["url"] + "/health", headers=auth(service), timeout=10).json()["checks"]
     assert after == before + 1  # answered by the service, not in the CLI's process
+    article = subprocess.run([str(BIN / "factledger"), "check", str(EXAMPLES / "sample_article.md"), "--db",
+                              str(service["db"]), "--format", "json"], env=service["env"], capture_output=True,
+                             text=True, timeout=120, cwd=ROOT)
+    assert article.returncode == 0 and article.stderr == "", article.stderr
+    rows = json.loads(article.stdout)
+    assert rows and {r["article"] for r in rows} == {str((EXAMPLES / "sample_article.md").resolve())}
+    assert requests.get(service["url"] + "/health", headers=auth(service), timeout=10).json()["checks"] == after + 1
     refused = subprocess.run([str(BIN / "factledger"), "check-claim", "x" * 5 + " y", "--db", str(service["db"])],
                              env=service["env"], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1  # refused before anything is sent
