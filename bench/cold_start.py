@@ -21,6 +21,15 @@ cache. Prints one JSON object (seconds; all of them measured in this run, on thi
   verdict is printed last); `service_ready_seconds` is the service's start, from launch to ready.
 - help_seconds, sql_seconds: `factledger --help` and `factledger sql "select 1"`, median of 5,
   with their ratio to the baseline.
+
+Measured on the 2-core reference machine (CPU, other jobs running, load ~2), 146,107 passages:
+baseline 7.78 s; warm check-claim median 1.42 s, p95 1.97 s (service ready in 27.5 s); `--help`
+0.10 s, `sql` 0.20 s; cold check-claim 20.35 s to the verdict (ratio 2.61). The cold path misses
+its target (8 s, 1.5x): with the models and the corpus index loading in one thread and Prefect's
+embedded API server starting in another, the two compete for the same 2 cores; in one split the
+server was ready at 22.4 s (Prefect imported at 4.8 s), the models at 18.0 s, the corpus index at
+22.5 s, the first verdict at 24.5 s. A long-lived Prefect server (PREFECT_API_URL) or the warm
+service removes that start.
 """
 
 from __future__ import annotations
