@@ -33,6 +33,10 @@ __all__ = ["PROVIDERS", "LazyScorer", "Runtime", "factledger_home", "load_corpus
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Held while a model is built: transformers imports its model code at the first load, and two
+# threads doing that at once fail (a flow loads the check-worthiness model in its analysis task
+# while it records the run in another thread, which loads the stance model).
+_MODEL_LOAD = threading.RLock()
 
 
 @dataclass
@@ -73,7 +77,8 @@ class Runtime:
 
         path = Path(os.environ.get("FACTLEDGER_STANCE_MODEL") or DEFAULT_MODEL_DIR)
         if model_available(path):
-            model = CrossEncoderStance(path, device=self.device)
+            with _MODEL_LOAD:
+                model = CrossEncoderStance(path, device=self.device)
             return CachedStance(model, self.cache) if self.cache else model
         log.warning("no trained stance model in %s (run `factledger train stance`); "
                     "falling back to the conflict rules", path)
@@ -193,7 +198,8 @@ class LazyScorer:
     def loaded(self):
         from extractors.checkworthy_model import TrainedScorer
 
-        return TrainedScorer(device=self.device)
+        with _MODEL_LOAD:
+            return TrainedScorer(device=self.device)
 
     def score(self, sentences):
         return self.loaded.score(sentences)
