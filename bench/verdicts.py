@@ -396,7 +396,8 @@ def bench_nli_heldout(stance, meta: dict, limit: int = 0) -> dict:
 
         made = real_claims_pairs(DATA, hp["seed"], fever_pairs=hp["fever_pairs"], hard_neutrals=hp["hard_neutrals"],
                                  nli_neutrals=hp.get("nli_neutrals", 2000), encode=MiniLMEmbedder().encode,
-                                 dev_pairs=hp["dev_pairs"], heldout_pairs=hp["heldout_pairs"])
+                                 dev_pairs=hp["dev_pairs"], heldout_pairs=hp["heldout_pairs"],
+                                 near_distractors=hp.get("near_distractors", False))
         dev, held = made["dev"], made["heldout"]
     else:
         pairs, _ = load_pairs(DATA / "nli-train", hp["seed"])

@@ -97,3 +97,38 @@ def test_real_claims_recipe_accepts_a_default_recipe_base_and_refuses_a_foreign_
     assert not real_claims_base_conflict(str(v3), 13, 400, 400)  # same split: held out there too
     assert real_claims_base_conflict(str(v3), 7, 400, 400)  # another shuffle
     assert real_claims_base_conflict(str(v3), 13, 800, 400)  # a larger dev split
+
+
+def test_near_distractors_come_from_the_claims_nearest_the_claim():
+    from pathlib import Path
+
+    import numpy as np
+
+    from tests.conftest import SHARED
+    from training.stance import averitec_claim_pairs
+
+    def encode(texts):  # a bag-of-words stand-in for MiniLM: unit vectors, same interface
+        vecs = np.zeros((len(texts), 512), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().split():
+                vecs[i, hash(w) % 512] += 1.0
+        return vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+
+    rand, _, prov_r, _ = averitec_claim_pairs(Path(SHARED / "data"), 13)
+    near, _, prov_n, _ = averitec_claim_pairs(Path(SHARED / "data"), 13, near_encode=encode)
+    assert prov_r["distractors"] == "random" and prov_n["distractors"].startswith("nearest")
+    # each claim's pair is followed by its distractor copy: the same claim and label, more items
+    assert [p.dataset for p in near[::2]] == ["averitec-train"] * len(near[::2])
+    assert all(m.dataset == "averitec-train+distractors" and (m.hypothesis, m.label) == (p.hypothesis, p.label)
+               and len(m.premise) > len(p.premise) for p, m in zip(near[::2], near[1::2], strict=True))
+    assert [p.hypothesis for p in rand] == [p.hypothesis for p in near]
+
+    def words(text):
+        return set(text.lower().split())
+
+    def added_overlap(pairs):
+        """How many of the claim's words the inserted items carry, on average."""
+        return np.mean([len(words(m.hypothesis) & (words(m.premise) - words(p.premise))) / max(1, len(words(m.hypothesis)))
+                        for p, m in zip(pairs[::2], pairs[1::2], strict=True)])
+
+    assert added_overlap(near) > added_overlap(rand)

@@ -203,10 +203,17 @@ def averitec_items(claim: dict) -> list[tuple[str, str]]:
             if (e.get("text") or "").strip()]
 
 
-def averitec_claim_pairs(root: Path, seed: int) -> tuple[list[Pair], list[Pair], dict, set[str]]:
+NEAR_DISTRACTORS = 5
+
+
+def averitec_claim_pairs(root: Path, seed: int, near_encode=None) -> tuple[list[Pair], list[Pair], dict, set[str]]:
     """AVeriTeC train claims as (joint premise of their Q/A items, claim) pairs: (train pairs with one
     distractor-augmented copy each, dev pairs, provenance, normalised claims of the dev and fit
-    splits). CONFLICTING claims and claims without a non-empty answer are skipped."""
+    splits). CONFLICTING claims and claims without a non-empty answer are skipped.
+
+    Distractors are 1-2 Q/A items of other train claims: drawn at random, or, with `near_encode`
+    (MiniLM, unit vectors), from the `NEAR_DISTRACTORS` items nearest the claim, as the product's
+    retrieval puts other claims' evidence on the same subject next to a claim's own."""
     from verifiers.evidence import joint_premise, normalize_quantities
 
     path = root / "averitec-train" / "claims.jsonl"
@@ -217,11 +224,22 @@ def averitec_claim_pairs(root: Path, seed: int) -> tuple[list[Pair], list[Pair],
     held_claims = {claim_key(r["claim"]) for s in ("dev", "fit") for r in by_split[s]}
     rng = random.Random(seed)
     train_items = [averitec_items(r) for r in by_split["train"]]
+    near: dict[int, list[tuple[int, int]]] = {}
+    if near_encode is not None:
+        import numpy as np
+
+        flat = [(i, j) for i, items in enumerate(train_items) for j in range(len(items))]
+        item_vecs = np.asarray(near_encode([" ".join(x for x in train_items[i][j] if x) for i, j in flat]))
+        claim_vecs = np.asarray(near_encode([r["claim"] for r in by_split["train"]]))
+        owner = np.asarray([i for i, _ in flat])
+        for i, row in enumerate(claim_vecs @ item_vecs.T):
+            row[owner == i] = -2.0
+            near[i] = [flat[k] for k in np.argsort(-row)[:NEAR_DISTRACTORS]]
     train: list[Pair] = []
     dev: list[Pair] = []
     skipped = Counter()
     for split in ("train", "dev"):
-        for r in by_split[split]:
+        for n, r in enumerate(by_split[split]):
             lab = AVERITEC_LABELS.get(r["label"])
             items = averitec_items(r)
             if lab is None or not items:
@@ -239,6 +257,10 @@ def averitec_claim_pairs(root: Path, seed: int) -> tuple[list[Pair], list[Pair],
             # retrieved evidence holds off-topic passages: 1-2 items of other train claims, anywhere
             mixed = list(items)
             for _ in range(rng.choice((1, 2))):
+                if near.get(n):
+                    i, j = near[n][rng.randrange(len(near[n]))]
+                    mixed.insert(rng.randrange(len(mixed) + 1), train_items[i][j])
+                    continue
                 while True:
                     other = train_items[rng.randrange(len(train_items))]
                     if other and other is not items:
@@ -248,7 +270,8 @@ def averitec_claim_pairs(root: Path, seed: int) -> tuple[list[Pair], list[Pair],
     prov = {"path": "averitec-train/claims.jsonl", "sha256": sha256_file(path), "read": len(rows),
             "kept": len(train) + len(dev), "claims_by_split": {k: len(v) for k, v in by_split.items()},
             "split_rule": f"sha256('{AVERITEC_SPLIT_SALT}:' + id)[:8] / 2**32: <0.75 train, <0.80 dev, else fit",
-            "skipped": dict(skipped), "dev_pairs": len(dev)}
+            "skipped": dict(skipped), "dev_pairs": len(dev),
+            "distractors": f"nearest {NEAR_DISTRACTORS} items of other train claims (MiniLM)" if near else "random"}
     return train, dev, prov, held_claims
 
 
@@ -290,7 +313,8 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 def real_claims_pairs(root: Path, seed: int, *, fever_pairs: int = 8000, hard_neutrals: int = 3000,
                       nli_neutrals: int = 2000, encode=None, cache_dir: Path | None = None,
-                      dev_pairs: int = 400, heldout_pairs: int = 400, debias: bool = False) -> dict:
+                      dev_pairs: int = 400, heldout_pairs: int = 400, debias: bool = False,
+                      near_distractors: bool = False) -> dict:
     """The real-claims recipe's pairs. Returns {"train", "dev" (calibration: AVeriTeC dev + held-out
     pairs of `REAL_CLAIMS_HOLDOUT_SETS`), "averitec_dev" (checkpoint choice), "heldout", "prov"}.
 
@@ -303,7 +327,8 @@ def real_claims_pairs(root: Path, seed: int, *, fever_pairs: int = 8000, hard_ne
     nli = root / "nli-train"
     rng = random.Random(seed)
     prov: dict[str, dict] = {}
-    av_train, av_dev, prov["averitec-train"], held_claims = averitec_claim_pairs(root, seed)
+    av_train, av_dev, prov["averitec-train"], held_claims = averitec_claim_pairs(
+        root, seed, near_encode=encode if near_distractors else None)
     dev_a = root / "averitec-dev-a" / "claims.jsonl"
     if dev_a.exists():
         held_claims |= {claim_key(json.loads(line)["claim"]) for line in dev_a.open(encoding="utf-8") if line.strip()}
@@ -558,6 +583,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debias", action="store_true",
                    help="real-claims: weight each FEVER pair's loss by 1 - p(gold) of a cross-fitted claim-only "
                         "bias model (Schuster et al. 2019 / Utama et al. 2020 example reweighting)")
+    p.add_argument("--near-distractors", action="store_true",
+                   help="real-claims: each AVeriTeC claim's distractor copy takes items of the claims nearest it "
+                        "(MiniLM), not random ones")
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-length", type=int, default=None, help="word pieces (default 128; real-claims: 256)")
@@ -691,6 +719,7 @@ def run(argv: list[str]) -> int:
 
         data = real_claims_pairs(shared_dir() / "data", args.seed, fever_pairs=args.fever_pairs,
                                  hard_neutrals=args.hard_neutrals, nli_neutrals=args.nli_neutrals, debias=args.debias,
+                                 near_distractors=args.near_distractors,
                                  encode=MiniLMEmbedder().encode, cache_dir=ckpt_dir,
                                  dev_pairs=args.dev_pairs, heldout_pairs=args.heldout_pairs)
         dev, train, prov, averitec_dev = data["dev"], data["train"], data["prov"], data["averitec_dev"]
@@ -871,7 +900,7 @@ def package(args, out: Path, ckpt_dir: Path, model, tok, dev, state, prov, train
                                                           "lr", "warmup", "seed", "threads", "train_word_embeddings",
                                                           "synthetic", "retrieved_neutrals", "select", "bf16",
                                                           "recipe", "fever_pairs", "hard_neutrals", "nli_neutrals",
-                                                          "debias")},
+                                                          "debias", "near_distractors")},
         "synthetic": getattr(args, "synth_info", None),
         "base": getattr(args, "base_info", None),
         "data": prov,
