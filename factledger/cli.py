@@ -867,6 +867,13 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # what reaches the Prefect API; the terminal: _run
     for name in ("transformers", "sentence_transformers", "huggingface_hub", "prefect", "httpx"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # The variables above are read when a library is imported; one imported already (by a caller of
+    # main() in its own process, a test) is told directly.
+    if "transformers" in sys.modules:
+        sys.modules["transformers"].utils.logging.disable_progress_bar()
+        sys.modules["transformers"].utils.logging.set_verbosity_error()
+    if "huggingface_hub" in sys.modules:
+        sys.modules["huggingface_hub"].utils.disable_progress_bars()
 
 
 def _run_note(exc: BaseException) -> str:
