@@ -132,3 +132,37 @@ def test_near_distractors_come_from_the_claims_nearest_the_claim():
                         for p, m in zip(pairs[::2], pairs[1::2], strict=True)])
 
     assert added_overlap(near) > added_overlap(rand)
+
+
+def test_other_entity_dates_put_another_things_year_beside_the_claims_subject():
+    from training.stance import LABELS, other_entity_date_pairs
+    from verifiers.textfeatures import years
+
+    ent, con = LABELS.index("entailment"), LABELS.index("contradiction")
+    sources = [
+        Pair("Norbert Quill (born 1950) is a poet.", "Norbert Quill was born in 1950.", ent, "fever-train"),
+        Pair("He was born in 1961 in Oslo.", "Ada Brenner was born in 1957.", con, "fever-train"),
+        Pair("Stone Harbor Bridge was completed in 1932.", "Stone Harbor Bridge was completed in 1932.", ent, "fever-train"),
+        Pair("Velvet Orchard is a 2004 album by Tin Lanterns.", "Velvet Orchard was released in 2004.", ent, "fever-train"),
+        Pair("Gray Mill Tower was completed in 1911.", "Gray Mill Tower was completed in 1911.", ent, "fever-train"),
+        Pair("Lumen Park opened to visitors in 1978.", "Lumen Park opened in 1978.", ent, "fever-train"),
+    ]
+    made, info = other_entity_date_pairs(sources, 50, seed=3)
+    assert made == other_entity_date_pairs(sources, 50, seed=3)[0]
+    assert info["made"] == len(made) >= 4
+    by_claim = {p.hypothesis: p for p in sources}
+    neutral = [p for p in made if p.label == LABELS.index("neutral")]
+    kept = [p for p in made if p.label != LABELS.index("neutral")]
+    assert neutral and kept
+    for p in neutral:  # "Subject: <a sentence that dates something else>"
+        title, _, rest = p.premise.partition(": ")
+        assert p.hypothesis.lower().startswith(title.lower()) and title.lower() not in rest.lower()
+        assert years(rest) and not years(rest) & years(p.hypothesis)
+    for p in kept:  # the claim's own evidence is all there, its label unchanged
+        src = by_claim[p.hypothesis]
+        assert src.premise in p.premise and p.premise != src.premise and p.label == src.label
+        if src.premise.startswith("He "):  # never "D. He was born ..." (he would be D's subject)
+            assert p.premise.startswith(src.premise)
+    # the distractor shares the claim's predicate where one can: "completed" beside "completed"
+    completed = [p for p in neutral if "completed" in p.hypothesis]
+    assert completed and all("completed" in p.premise for p in completed)

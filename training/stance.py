@@ -303,6 +303,77 @@ def claim_subject(claim: str) -> str | None:
     return key
 
 
+_PRONOUN_LED = re.compile(r"^(he|she|it|they|his|her|its|their|this|these|those|there)\b", re.I)
+_MONTH_WORDS = frozenset("january february march april may june july august september october november december".split())
+
+
+def _subject_span(claim: str, subject: str) -> str:
+    """`subject` (a lower-cased `claim_subject`) as the claim spells it."""
+    i = claim.lower().find(subject)
+    return claim[i:i + len(subject)] if i >= 0 else subject
+
+
+def _named(subject: str | None) -> bool:
+    """A subject that is a name, not "May 1999" or "The 2013 NBA"."""
+    return bool(subject) and not re.search(r"\d", subject) and subject.split()[0] not in _MONTH_WORDS
+
+
+def other_entity_date_pairs(sources: list[Pair], n: int, seed: int) -> tuple[list[Pair], dict]:
+    """Pairs that teach a date of *another* thing is no evidence about the claim's subject.
+
+    A page about X often dates something else in the same breath ("X was the tallest until Y was
+    completed in 1930"), and the product's evidence windows put such sentences beside X's title; a
+    model that learnt "another year -> refutes" from FEVER then refutes "X was completed in 1889".
+    From FEVER-train pairs whose claim dates its subject X, with a distractor D: a one-sentence
+    FEVER premise that names its own, different subject, carries a year the claim and its evidence
+    do not, and shares the claim's predicate words where it can ("released", "founded"):
+    - "X: D" against the claim -> neutral (the passage says nothing about X's date);
+    - the claim's own evidence with D beside it -> the original label (D changes nothing).
+    Half of each, alternating. Deterministic for a seed."""
+    from verifiers.evidence import premise
+    from verifiers.textfeatures import content_stems, years
+
+    rng = random.Random(seed + 7)
+    distractors = []
+    for p in sources:
+        subj = claim_subject(p.hypothesis)
+        ys = years(p.premise)
+        text = p.premise.strip()
+        if (_named(subj) and ys and len(text) <= 300 and subj in text.lower() and not _PRONOUN_LED.match(text)
+                and text.count(". ") == 0):
+            distractors.append((text, subj, ys, content_stems(text)))
+    targets = [p for p in sources if p.label != LABELS.index("neutral") and years(p.hypothesis)
+               and _named(claim_subject(p.hypothesis))]
+    rng.shuffle(targets)
+    out: list[Pair] = []
+    info = {"source_pairs": len(sources), "distractor_sentences": len(distractors), "targets": len(targets),
+            "sharing_predicate": 0}
+    for p in targets:
+        if len(out) >= n or not distractors:
+            break
+        subj = claim_subject(p.hypothesis)
+        claim_years, ev_years = years(p.hypothesis), years(p.premise)
+        predicate = content_stems(p.hypothesis) - content_stems(subj)
+        cands = [d for d in rng.sample(distractors, min(64, len(distractors)))
+                 if d[1] != subj and subj not in d[0].lower() and d[1] not in p.hypothesis.lower()
+                 and not (d[2] & (claim_years | ev_years))]
+        if not cands:
+            continue
+        text, _, _, stems = max(cands, key=lambda d: len(d[3] & predicate))
+        info["sharing_predicate"] += bool(stems & predicate)
+        if len(out) % 2 == 0:
+            out.append(Pair(premise(_subject_span(p.hypothesis, subj), text), p.hypothesis, LABELS.index("neutral"),
+                            "fever-train+other-entity-dates"))
+        else:
+            # D before the evidence only when the evidence names its subject: "D. It ..." would make
+            # "it" D's subject
+            before = rng.random() < 0.5 and not _PRONOUN_LED.match(p.premise.strip())
+            joined = f"{text} {p.premise.strip()}" if before else f"{p.premise.strip()} {text}"
+            out.append(Pair(joined, p.hypothesis, p.label, "fever-train+other-entity-dates"))
+    info["made"] = len(out)
+    return out, info
+
+
 def _read_jsonl(path: Path) -> list[dict]:
     import gzip
 
@@ -314,9 +385,10 @@ def _read_jsonl(path: Path) -> list[dict]:
 def real_claims_pairs(root: Path, seed: int, *, fever_pairs: int = 8000, hard_neutrals: int = 3000,
                       nli_neutrals: int = 2000, encode=None, cache_dir: Path | None = None,
                       dev_pairs: int = 400, heldout_pairs: int = 400, debias: bool = False,
-                      near_distractors: bool = False) -> dict:
-    """The real-claims recipe's pairs. Returns {"train", "dev" (calibration: AVeriTeC dev + held-out
-    pairs of `REAL_CLAIMS_HOLDOUT_SETS`), "averitec_dev" (checkpoint choice), "heldout", "prov"}.
+                      near_distractors: bool = False, other_entity_dates: int = 0) -> dict:
+    """The real-claims recipe's pairs. Returns {"train", "extra" (`other_entity_date_pairs`, training
+    only), "dev" (calibration: AVeriTeC dev + held-out pairs of `REAL_CLAIMS_HOLDOUT_SETS`),
+    "averitec_dev" (checkpoint choice), "heldout", "prov"}.
 
     `root` is ``shared/data``. De-duplicated on normalised (premise, hypothesis) in the order AVeriTeC,
     LIAR-PLUS, Check-COVID, FEVER, neutrals; pairs of the other sets whose claim is an AVeriTeC dev or
@@ -443,9 +515,16 @@ def real_claims_pairs(root: Path, seed: int, *, fever_pairs: int = 8000, hard_ne
     rng.shuffle(pool)
     dev, rest, heldout = split_pairs(pool, dev_pairs, heldout_pairs)
     train = av_train + rest + nli_pairs
+    if other_entity_dates:
+        held = {(_norm(p.premise), _norm(p.hypothesis)) for p in dev + heldout}
+        sources = [p for p in fever_all if (_norm(p.premise), _norm(p.hypothesis)) not in held]
+        made, prov["fever-train+other-entity-dates"] = other_entity_date_pairs(sources, other_entity_dates, seed)
+        extra = keep(made, prov["fever-train+other-entity-dates"])
+    else:
+        extra = []
     rng.shuffle(train)
     return {"train": train, "dev": av_dev + dev, "averitec_dev": av_dev, "heldout": heldout, "prov": prov,
-            "weights": weights}
+            "weights": weights, "extra": extra}
 
 
 def claim_only_bias_weights(sample: list[Pair], pool: list[Pair], seed: int, folds: int = 5) -> tuple[dict, dict]:
@@ -583,6 +662,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debias", action="store_true",
                    help="real-claims: weight each FEVER pair's loss by 1 - p(gold) of a cross-fitted claim-only "
                         "bias model (Schuster et al. 2019 / Utama et al. 2020 example reweighting)")
+    p.add_argument("--other-entity-dates", type=int, default=0,
+                   help="real-claims: add N FEVER-made pairs in which a year of another named thing sits beside the "
+                        "claim's subject (neutral) or beside its own evidence (label kept); default 0 = off")
     p.add_argument("--near-distractors", action="store_true",
                    help="real-claims: each AVeriTeC claim's distractor copy takes items of the claims nearest it "
                         "(MiniLM), not random ones")
@@ -720,6 +802,7 @@ def run(argv: list[str]) -> int:
         data = real_claims_pairs(shared_dir() / "data", args.seed, fever_pairs=args.fever_pairs,
                                  hard_neutrals=args.hard_neutrals, nli_neutrals=args.nli_neutrals, debias=args.debias,
                                  near_distractors=args.near_distractors,
+                                 other_entity_dates=args.other_entity_dates,
                                  encode=MiniLMEmbedder().encode, cache_dir=ckpt_dir,
                                  dev_pairs=args.dev_pairs, heldout_pairs=args.heldout_pairs)
         dev, train, prov, averitec_dev = data["dev"], data["train"], data["prov"], data["averitec_dev"]
@@ -737,6 +820,9 @@ def run(argv: list[str]) -> int:
                           "numbers would not be held out")
     if args.max_pairs and len(train) > args.max_pairs:
         train = train[:args.max_pairs]
+    if real and data["extra"]:  # --other-entity-dates: added in full after --max-pairs
+        train = train + data["extra"]
+        random.Random(args.seed).shuffle(train)
     synth_info = None
     if args.synthetic:
         synth, synth_info = synthetic_pairs(train, args.synthetic, args.seed, ckpt_dir, args.retrieved_neutrals)
@@ -900,7 +986,7 @@ def package(args, out: Path, ckpt_dir: Path, model, tok, dev, state, prov, train
                                                           "lr", "warmup", "seed", "threads", "train_word_embeddings",
                                                           "synthetic", "retrieved_neutrals", "select", "bf16",
                                                           "recipe", "fever_pairs", "hard_neutrals", "nli_neutrals",
-                                                          "debias", "near_distractors")},
+                                                          "debias", "near_distractors", "other_entity_dates")},
         "synthetic": getattr(args, "synth_info", None),
         "base": getattr(args, "base_info", None),
         "data": prov,
