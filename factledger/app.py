@@ -305,9 +305,9 @@ def result_rows(results: Sequence[ClaimResult], article: Article | None = None) 
 def deciding_evidence(result: ClaimResult) -> list:
     """The passages a verdict rests on, strongest first: the relevant passages on the winning side
     (both sides for `conflicting`), or the passages read together when no single one decides; none
-    for `not_enough_evidence`."""
+    for `not_enough_evidence` or a `refuted` that no passage carries (`verifiers.verdict.PRIOR_ONLY`)."""
     from factledger.records import Label
-    from verifiers.verdict import deciding, joint_items
+    from verifiers.verdict import PRIOR_ONLY, deciding, joint_items
 
     t = Thresholds()
     sup, ref = deciding(result.evidence, t)
@@ -315,7 +315,7 @@ def deciding_evidence(result: ClaimResult) -> list:
     if label is Label.SUPPORTED:
         return sup or joint_items(result.evidence, t)
     if label is Label.REFUTED:
-        return ref or joint_items(result.evidence, t)
+        return ref or ([] if result.verdict.rationale.startswith(PRIOR_ONLY) else joint_items(result.evidence, t))
     if label is Label.CONFLICTING:
         return sup[:1] + ref[:1] + sup[1:] + ref[1:]
     return []

@@ -14,7 +14,7 @@ import numpy as np
 from factledger.records import Evidence, Label, StanceScores, Verdict
 from factledger.settings import Thresholds
 
-__all__ = ["FEATURES", "Aggregator", "allowed_labels", "choose", "close", "decide", "decide_fitted", "deciding", "features",
+__all__ = ["FEATURES", "PRIOR_ONLY", "Aggregator", "allowed_labels", "choose", "close", "decide", "decide_fitted", "deciding", "features",
            "independent_groups", "joint_items", "relevant"]
 
 
@@ -129,6 +129,8 @@ FEATURES = (
     "joint_support", "joint_refute", "joint_neutral",
 )
 JOINT_PASSAGES = 5  # the strongest relevant passages read together as one evidence set
+# How the rationale of a "refuted" that no passage carries begins (`decide_fitted`): no passage decides it.
+PRIOR_ONLY = "no passage refutes it, alone or read together"
 
 
 def relevant(e: Evidence, t: Thresholds) -> bool:
@@ -230,13 +232,23 @@ def decide_fitted(claim_id: str, evidence: Sequence[Evidence], t: Thresholds, ag
     rel = [e for e in evidence if close(e, t)]
     off = len(evidence) - len(rel)
     read = _ranks([e.rank for e in joint_items(evidence, t)])
+    # "refuted" with no passage refuting, alone or read together, rests on how often claims like it
+    # were false in the fact-checks the aggregator was fitted on: said so, and always for review
+    prior_only = label is Label.REFUTED and not ref and not _joint_refutes(joint)
     side = {Label.SUPPORTED: f"supported by passage(s) {_ranks(sup)}" if sup else f"passages {read} read together support it",
-            Label.REFUTED: f"refuted by passage(s) {_ranks(ref)}" if ref else f"passages {read} read together refute it",
+            Label.REFUTED: (f"refuted by passage(s) {_ranks(ref)}" if ref else
+                            f"{PRIOR_ONLY}: the verdict rests on how often claims like it were false in real "
+                            "fact-checks" if prior_only else
+                            f"passages {read} read together refute it"),
             Label.CONFLICTING: f"passage(s) {_ranks(sup)} support and {_ranks(ref)} refute",
             Label.NOT_ENOUGH_EVIDENCE: "no relevant passage decides it"}[label]
     why = f"{side}; {len(rel)} of {len(evidence)} passages relevant" + (f", {off} off-topic" if off else "")
     return Verdict(claim_id=claim_id, label=label, confidence=conf, rationale=why,
-                   needs_review=conf < t.review_below_confidence)
+                   needs_review=prior_only or conf < t.review_below_confidence)
+
+
+def _joint_refutes(joint: StanceScores | None) -> bool:
+    return joint is not None and joint.refute >= max(joint.support, joint.neutral)
 
 
 def allowed_labels(evidence: Sequence[Evidence], t: Thresholds, joint: StanceScores | None = None) -> dict[Label, bool]:

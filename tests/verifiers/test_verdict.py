@@ -159,3 +159,29 @@ def test_supported_by_passages_read_together_only_when_one_is_about_the_claim(tm
     # one relevant passage refutes (a year that differs): the joint reading cannot make it supported
     refuting = [items[0], ev("b", "u2", 0.7, 0.05, 0.9, 2)]
     assert decide_fitted("c1", refuting, T, agg, together).label is not Label.SUPPORTED
+
+
+def test_a_refutation_no_passage_carries_says_so_and_goes_to_review(tmp_path):
+    from verifiers.verdict import decide_fitted
+
+    # a model whose prior is "refuted" (as on real fact-checks, where most checked claims are false)
+    agg = _aggregator(tmp_path, {"supported": {}, "refuted": {"similarity_max": 9.0},
+                                 "not_enough_evidence": {}, "conflicting": {}})
+    neutral = [ev("a", "u1", 0.9, 0.1, 0.1), ev("b", "u2", 0.8, 0.1, 0.1, 2)]
+    from factledger.app import deciding_evidence
+    from factledger.records import Claim, ClaimResult
+
+    def shown(v):  # the passages the output lists as deciding
+        return [e.rank for e in deciding_evidence(ClaimResult(Claim("a claim", None, None, 1.0), (), (), tuple(neutral), v))]
+
+    v = decide_fitted("c1", neutral, T, agg, StanceScores(0.1, 0.1, 0.8))
+    assert v.label is Label.REFUTED and v.needs_review
+    assert "no passage refutes it" in v.rationale and "read together refute" not in v.rationale
+    assert shown(v) == []
+    # the passages read together refute it: that is what the rationale says, and they are shown
+    v = decide_fitted("c1", neutral, T, agg, StanceScores(0.1, 0.8, 0.1))
+    assert v.label is Label.REFUTED and "#1, #2 read together refute it" in v.rationale
+    assert shown(v) == [1, 2]
+    # a passage refutes it: named, and no review forced by the rule
+    v = decide_fitted("c1", [ev("a", "u1", 0.9, 0.05, 0.9)], T, agg, None)
+    assert "refuted by passage(s) #1" in v.rationale
