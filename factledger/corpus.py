@@ -35,6 +35,7 @@ class CorpusDoc:
     raw: bytes
     extractor: str
     fetched_at: datetime
+    external_id: str | None = None  # a JSON Lines record's "id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +113,13 @@ def _jsonl_docs(f: Path, mtime: datetime) -> Iterator[CorpusDoc]:
                 raise InputError(f"invalid JSON on line {lineno}: {f}") from exc
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                 raise InputError(f"line {lineno} has no \"text\" field: {f}")
-            url = obj.get("url") or f"{f.resolve().as_uri()}#{obj.get('id', lineno)}"
-            yield CorpusDoc(str(url), obj.get("title"), obj["text"].strip(), raw.rstrip(b"\r\n"), "jsonl", mtime)
+            record_id = obj.get("id")
+            if record_id is not None and (isinstance(record_id, bool) or not isinstance(record_id, (str, int))):
+                raise InputError(f"line {lineno} has an \"id\" that is not a string or a whole number: {f}")
+            external_id = None if record_id in (None, "") else str(record_id)
+            url = obj.get("url") or f"{f.resolve().as_uri()}#{external_id or lineno}"
+            yield CorpusDoc(str(url), obj.get("title"), obj["text"].strip(), raw.rstrip(b"\r\n"), "jsonl", mtime,
+                            external_id)
 
 
 def ingest(
@@ -161,7 +167,7 @@ def ingest(
         source = Source(
             provider="corpus", url=doc.url, final_url=doc.url, title=doc.title, fetched_at=doc.fetched_at,
             content_type=None, raw_sha256=sha256_bytes(doc.raw), text_sha256=sha256_text(doc.text),
-            extractor=doc.extractor, fetch_status=FetchStatus.OK, status_reason="ok",
+            extractor=doc.extractor, fetch_status=FetchStatus.OK, status_reason="ok", external_id=doc.external_id,
         )
         if source.source_id in existing:
             skipped.append((doc.url, "already_stored"))
