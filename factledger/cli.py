@@ -239,6 +239,56 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence], width: int = 60) ->
     return "\n".join(lines)
 
 
+# Width of the results when stdout is not a terminal (a file, a pipe): long text wraps to it.
+PLAIN_WIDTH = 100
+
+
+def _output_width() -> int:
+    import shutil
+
+    return max(40, shutil.get_terminal_size((PLAIN_WIDTH, 24)).columns) if sys.stdout.isatty() else PLAIN_WIDTH
+
+
+def format_results(rows: Sequence[dict], width: int = PLAIN_WIDTH) -> str:
+    """The results of a check as text, one block per claim: its verdict, confidence and review
+    flag, the rationale, and the deciding passages (those the verdict rests on, numbered by their
+    evidence rank as the rationale names them), each with its source. Long text wraps to `width`;
+    nothing is cut."""
+    import textwrap
+
+    def wrapped(label: str, text: str, indent: int, hang: int | None = None) -> list[str]:
+        """`label` + `text` at `indent`, continued under the text (or at `hang`); a word longer than
+        the line (a URL) is kept whole."""
+        head = " " * indent + label
+        return textwrap.wrap(" ".join(str(text).split()), width=width, initial_indent=head,
+                             subsequent_indent=" " * (len(head) if hang is None else hang), break_long_words=False,
+                             break_on_hyphens=False) or [head.rstrip()]
+
+    blocks = []
+    for number, r in enumerate(rows, start=1):
+        review = "yes" if r.get("needs_review") else "no"
+        lines = [f"{r.get('rank') or number}. {r['label'].replace('_', ' ').upper()}  "
+                 f"confidence {r['confidence']:.2f}  needs review: {review}"]
+        lines += wrapped("claim: ", r["claim"], 3)
+        if r.get("input_id"):
+            lines += wrapped("id: ", r["input_id"], 3)
+        for f in r.get("fact_checks") or ():
+            lines += wrapped("published fact-check: ", f"{f['publisher']}: {f['rating']} ({f['url']})", 3)
+        lines += wrapped("why: ", r.get("rationale") or "", 3)
+        deciding = r.get("deciding") or []
+        if not deciding:
+            lines.append("   deciding passages: none")
+        else:
+            lines.append("   deciding passages:")
+            for d in deciding:
+                source = d["source_url"] + (f" (id {d['source_external_id']})" if d.get("source_external_id") else "")
+                lines += wrapped("", f"#{d['rank']} {d['stance']} (similarity {d['similarity']:.2f}): {source}", 5,
+                                 hang=8)
+                lines += wrapped("", f"\u201c{d['passage']}\u201d", 8)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
 def _print_results(rows: list[dict], fmt: str) -> None:
     if fmt == "json":
         print(json.dumps(rows, indent=2, ensure_ascii=False, default=_jsonable))
@@ -246,18 +296,7 @@ def _print_results(rows: list[dict], fmt: str) -> None:
     if not rows:
         print("No check-worthy claims found.")
         return
-    cols = ["rank", "label", "confidence", "review", "claim", "source_url"]
-    table_rows = [[r[c] for c in cols] for r in ({**r, "review": "yes" if r.get("needs_review") else ""} for r in rows)]
-    if any(r.get("input_id") for r in rows):  # the caller's ids, to join results back to the input
-        cols.insert(1, "input_id")
-        for row, r in zip(table_rows, rows):
-            row.insert(1, r.get("input_id") or "")
-    if any(r.get("fact_checks") for r in rows):  # published fact-checks come first
-        cols.insert(1, "published_fact_check")
-        for row, r in zip(table_rows, rows):
-            f = r["fact_checks"][0] if r.get("fact_checks") else None
-            row.insert(1, f"{f['publisher']}: {f['rating']} ({f['url']})" if f else "")
-    print(_table(cols, table_rows))
+    print(format_results(rows, _output_width()))
 
 
 def _providers(args) -> list[str]:
