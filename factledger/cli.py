@@ -115,7 +115,7 @@ def _add_providers(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wikipedia-api", default=None, metavar="URL",
                    help="MediaWiki API endpoint (default: $FACTLEDGER_WIKIPEDIA_API or en.wikipedia.org)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     corpus_sub = p.add_subparsers(dest="corpus_command", required=True, metavar="ACTION")
     pa = corpus_sub.add_parser("add", help="ingest .txt/.md/.html files, folders and JSON Lines")
     pa.add_argument("paths", nargs="+", metavar="PATH")
+    pa.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     _add_db(pa)
     _add_device(pa)
 
@@ -179,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_max_article(p)
     p.add_argument("--provider", action="append", dest="providers", metavar="NAME", help="source provider, repeatable")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     _add_db(p)
     _add_runner(p)
 
@@ -624,6 +626,8 @@ def _stop_run(thread, received: list[int]) -> None:
     signum = received[0]
     name = _signal_name(signum)
     deadline = time.monotonic() + STOP_GRACE_S
+    if "factledger.progress" in sys.modules:  # the bars off the terminal before the last line
+        sys.modules["factledger.progress"].close()
     # Wait for the run to stop at its next check, while one is recorded as running (a second
     # signal: no more waiting); a run begun meanwhile is cancelled below all the same.
     while thread.is_alive() and time.monotonic() < deadline and len(received) == 1 and stopping.open_runs():
@@ -688,7 +692,8 @@ def cmd_check(args) -> int:
                     before=args.before, max_article_mb=args.max_article_mb)
 
     if rows is None:
-        rows = _stoppable(work)
+        with _progress_shown(args):
+            rows = _stoppable(work)
     _print_results(rows, args.format)
     return EXIT_OK
 
@@ -711,9 +716,18 @@ def cmd_check_claim(args) -> int:
                     before=args.before)
 
     if rows is None:
-        rows = _stoppable(work)
+        with _progress_shown(args):
+            rows = _stoppable(work)
     _print_results(rows, args.format)
     return EXIT_OK
+
+
+def _progress_shown(args):
+    """A progress bar on stderr for the block (`factledger.progress`): when stderr is a terminal
+    and --quiet was not given; else reports go nowhere."""
+    from factledger import progress
+
+    return progress.shown(progress.ProgressBar() if progress.wanted(args.quiet) else None)
 
 
 def _from_service(args, path: str, payload: dict) -> list[dict] | int | None:
@@ -775,8 +789,9 @@ def cmd_corpus_add(args) -> int:
     try:
         start_run(con, run_info(run_id, "corpus-add", rt, ["corpus"], {"paths": [str(p) for p in args.paths]}))
         try:
-            stats = ingest(con, run_id, args.paths, rt.splitter or Splitter(), rt.embedder,
-                           progress=(lambda msg: print(msg, file=sys.stderr, flush=True)) if sys.stderr.isatty() else None)
+            with _progress_shown(args) as display:
+                stats = ingest(con, run_id, args.paths, rt.splitter or Splitter(), rt.embedder,
+                               progress=_documents_ingested if display else None)
         except BaseException as exc:
             finish_run(con, run_id, error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
             raise
@@ -790,6 +805,12 @@ def cmd_corpus_add(args) -> int:
     if not stats.new_documents and not any(r == "already_stored" for _, r in stats.skipped):
         return EXIT_FAILED  # nothing at all was added, and nothing was there already
     return EXIT_OK
+
+
+def _documents_ingested(done: int, total: int) -> None:
+    from factledger import progress
+
+    progress.report(progress.DOCUMENTS, total, done=done)
 
 
 def cmd_sql(args) -> int:
@@ -853,7 +874,8 @@ def cmd_batch(args) -> int:
                     providers=args.providers or ["corpus"], max_articles=args.max_articles,
                     max_claims=args.max_claims, max_article_mb=args.max_article_mb)
 
-    counts = _stoppable(work)
+    with _progress_shown(args):
+        counts = _stoppable(work)
     print(json.dumps(counts) if args.format == "json" else
           ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
     return EXIT_OK if not counts.get("failed") else EXIT_FAILED

@@ -96,7 +96,7 @@ def test_sql_refuses_several_statements(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines() == ["a", "1"]
 
 
-HEAVY = ("torch", "transformers", "prefect", "spacy", "duckdb", "sentence_transformers", "trafilatura")
+HEAVY = ("torch", "transformers", "prefect", "spacy", "duckdb", "sentence_transformers", "trafilatura", "rich")
 
 
 @pytest.mark.parametrize("argv, heavy_allowed", [
