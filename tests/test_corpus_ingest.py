@@ -78,6 +78,13 @@ def test_each_records_id_is_kept_as_the_sources_external_id(db, splitter, embedd
                     ("https://a.example/page", "ev-17")]
     # queryable through the analyst views too
     assert db.execute("SELECT url FROM source_domains WHERE external_id = 'ev-17'").fetchall() == [("https://a.example/page",)]
+    # and read back with the passages a check finds, so the output can show it beside the source
+    from extractors.claims import claims_from_texts
+    from verifiers.providers import CorpusProvider
+
+    (claim,) = claims_from_texts(["The bridge opened in 1932."])
+    (found,) = CorpusProvider(db).search_many([claim], embedder.encode([claim.text]))
+    assert {s.url: s.external_id for s in found.sources}.get("https://a.example/page") == "ev-17"
 
 
 def test_a_record_id_that_is_not_a_string_or_number_is_refused_naming_the_line(db, splitter, embedder, tmp_path):
