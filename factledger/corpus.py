@@ -21,7 +21,7 @@ from verifiers.evidence import premise
 from warehouse.db import rebuild_fts
 from warehouse.store import store_sources
 
-__all__ = ["CorpusDoc", "IngestStats", "ingest", "iter_documents"]
+__all__ = ["CorpusDoc", "IngestStats", "count_documents", "ingest", "iter_documents"]
 
 log = logging.getLogger(__name__)
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -35,6 +35,7 @@ class CorpusDoc:
     raw: bytes
     extractor: str
     fetched_at: datetime
+    external_id: str | None = None  # a JSON Lines record's "id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,20 @@ def check_paths(paths: Sequence[str | Path]) -> None:
             raise InputError(f"no .txt, .md, .html or .jsonl files in folder: {given}")
 
 
+def count_documents(paths: Sequence[str | Path]) -> int:
+    """How many documents `iter_documents` yields: a file each, a JSON Lines file one per
+    non-blank line (read, not parsed)."""
+    n = 0
+    for given in paths:
+        for f in _files(Path(given)):
+            if f.suffix.lower() in JSONL_SUFFIXES:
+                with f.open("rb") as fh:
+                    n += sum(1 for line in fh if line.strip())
+            else:
+                n += 1
+    return n
+
+
 def iter_documents(paths: Sequence[str | Path]) -> Iterator[CorpusDoc]:
     """Every document under `paths`. A bad JSON line raises InputError naming file and line."""
     for given in paths:
@@ -112,8 +127,13 @@ def _jsonl_docs(f: Path, mtime: datetime) -> Iterator[CorpusDoc]:
                 raise InputError(f"invalid JSON on line {lineno}: {f}") from exc
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
                 raise InputError(f"line {lineno} has no \"text\" field: {f}")
-            url = obj.get("url") or f"{f.resolve().as_uri()}#{obj.get('id', lineno)}"
-            yield CorpusDoc(str(url), obj.get("title"), obj["text"].strip(), raw.rstrip(b"\r\n"), "jsonl", mtime)
+            record_id = obj.get("id")
+            if record_id is not None and (isinstance(record_id, bool) or not isinstance(record_id, (str, int))):
+                raise InputError(f"line {lineno} has an \"id\" that is not a string or a whole number: {f}")
+            external_id = None if record_id in (None, "") else str(record_id)
+            url = obj.get("url") or f"{f.resolve().as_uri()}#{external_id or lineno}"
+            yield CorpusDoc(str(url), obj.get("title"), obj["text"].strip(), raw.rstrip(b"\r\n"), "jsonl", mtime,
+                            external_id)
 
 
 def ingest(
@@ -124,7 +144,7 @@ def ingest(
     embedder: Embedder,
     *,
     batch_passages: int = 512,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> IngestStats:
     """Split documents into sentence-sized passages, embed them, store, and rebuild the BM25 index.
 
@@ -132,8 +152,11 @@ def ingest(
     file is the author's own text and is kept whole (a short record is one passage). Each passage
     carries its window (neighbouring text) for the stance model, and is embedded with its page
     title in front. Documents already stored (same URL and same bytes) or with no text are skipped
-    and named in `IngestStats.skipped`; each batch is one transaction.
+    and named in `IngestStats.skipped`; each batch is one transaction. `progress(done, total)`,
+    when given, hears how many documents of all (`count_documents`) are done with: stored or
+    skipped, after each batch and at the end.
     """
+    total = count_documents(paths) if progress else 0
     existing = {row[0] for row in con.execute("SELECT source_id FROM sources WHERE provider = 'corpus'").fetchall()}
     docs = n_new = n_passages = 0
     skipped: list[tuple[str, str]] = []
@@ -149,7 +172,7 @@ def ingest(
         store_sources(con, run_id, batch_sources, passages)
         n_passages += len(passages)
         if progress:
-            progress(f"{docs} documents read, {n_passages} passages stored")
+            progress(docs, max(total, docs))
         batch_sources.clear()
         batch_chunks.clear()
 
@@ -161,7 +184,7 @@ def ingest(
         source = Source(
             provider="corpus", url=doc.url, final_url=doc.url, title=doc.title, fetched_at=doc.fetched_at,
             content_type=None, raw_sha256=sha256_bytes(doc.raw), text_sha256=sha256_text(doc.text),
-            extractor=doc.extractor, fetch_status=FetchStatus.OK, status_reason="ok",
+            extractor=doc.extractor, fetch_status=FetchStatus.OK, status_reason="ok", external_id=doc.external_id,
         )
         if source.source_id in existing:
             skipped.append((doc.url, "already_stored"))
@@ -177,6 +200,8 @@ def ingest(
         if len(batch_chunks) >= batch_passages:
             flush()
     flush()
+    if progress:
+        progress(docs, max(total, docs))
     if n_new:
         rebuild_fts(con)
     return IngestStats(documents=docs, new_documents=n_new, passages=n_passages, skipped=tuple(skipped))

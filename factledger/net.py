@@ -336,7 +336,8 @@ class Fetcher:
         for info in infos:
             reason = check_address(info[4][0], allow_loopback=self.allow_loopback)
             if reason:
-                raise PermanentFetchError(url, "blocked_address", f"{host} resolves to a {reason}")
+                hint = "; FACTLEDGER_ALLOW_LOOPBACK=1 allows it" if reason.startswith("loopback") else ""
+                raise PermanentFetchError(url, "blocked_address", f"{host} resolves to a {reason}{hint}")
 
     def _check_robots(self, url: str) -> None:
         from protego import Protego

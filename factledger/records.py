@@ -133,6 +133,8 @@ class Source:
     extractor: str | None = None
     extractor_version: str | None = None
     published: str | None = None  # publication date from the page's metadata, when it has one
+    # The id the source had where it came from (a corpus JSON Lines record's "id"); not part of its identity.
+    external_id: str | None = field(default=None, compare=False)
 
     @property
     def source_id(self) -> str:

@@ -15,6 +15,7 @@ from extractors.feeds import fetch_feed
 from factledger.app import run_info
 from factledger.errors import Cancelled, FactLedgerError, FetchError
 from factledger.net import TEXT_TYPES
+from factledger.progress import ARTICLES, report
 from factledger.records import Article, ClaimResult
 from factledger.settings import Limits
 from flows import stopping
@@ -142,12 +143,15 @@ async def batch_flow(
                                             "max_claims": max_claims, "limits": limits.as_dict()})
     counts = {"checked": 0, "seen_before": 0, "duplicate_content": 0, "failed": 0}
     items: list[dict] = []
+    todo_urls: set[str] = set()  # the candidates this run checks (progress: articles checked of these)
 
     def account(url: str, origin: str, status: str, reason: str | None = None, article_id: str | None = None,
                 child: str | None = None) -> None:
         counts[status] += 1
         items.append({"url": url, "status": status, "reason": reason or ""})
         _record(db, run_id, url, origin, status, reason, article_id, child)
+        if url in todo_urls:  # one more of the articles this run takes on is done with
+            report(ARTICLES, len(todo_urls), 1, note=f"{status}: {url}")
 
     try:
         candidates = discover_task(list(feeds), list(url_lists))
@@ -164,6 +168,9 @@ async def batch_flow(
             elif len(todo) < max_articles:
                 todo.append((url, origin))
             # else: left for the next run
+        todo_urls.update(url for url, _ in todo)
+        if todo:
+            report(ARTICLES, len(todo), note="")
         width = parallel_slots()
         for start in range(0, len(todo), width):
             check_stop()
@@ -185,7 +192,8 @@ async def batch_flow(
                 else:
                     fresh.append((url, origin, art))
             check_stop()
-            analyses = [analyse_article_task.submit(art, providers, db, max_claims, spec, cap=limits.max_claims_per_article)
+            analyses = [analyse_article_task.submit(art, providers, db, max_claims, spec, quiet=False,
+                                                    cap=limits.max_claims_per_article)
                         for _, _, art in fresh]
             done = []
             for (url, origin, art), future in zip(fresh, analyses):  # the whole window, before any store

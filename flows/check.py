@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from extractors.articles import load_article
 from extractors.claims import claims_from_texts, extract_claims
 from factledger.app import Runtime, make_providers, make_verifier, result_rows, run_info
 from factledger.errors import Cancelled, InputError
+from factledger.progress import CLAIMS, report
 from factledger.records import Article, Claim, ClaimResult
 from factledger.settings import Limits, Thresholds
 from flows import stopping
@@ -91,10 +91,6 @@ def _flow_runtime(device: str | None) -> RuntimeSpec:
     return RuntimeSpec.of(rt)
 
 
-def _progress(i: int, n: int, claim: Claim) -> None:
-    print(f"[{i}/{n}] {claim.text[:90]}", file=sys.stderr, flush=True)
-
-
 def _claims(article: Article, max_claims: int | None, spec: RuntimeSpec | None,
             cap: int | None = None) -> list[Claim]:
     """The article's claims, best first: at most `max_claims` when the caller asked for that many,
@@ -119,20 +115,32 @@ def extract_claims_task(article: Article, max_claims: int | None, spec: RuntimeS
 
 
 def _verify(claims: Sequence[Claim], providers: Sequence[str], db: str, quiet: bool, urls: Sequence[str],
-            before: str | None, spec: RuntimeSpec | None, first: int = 0, total: int | None = None
-            ) -> list[ClaimResult]:
+            before: str | None, spec: RuntimeSpec | None, first: int = 0, total: int | None = None,
+            scope: str = "") -> list[ClaimResult]:
+    """Verify `claims`, reporting progress (`factledger.progress`, unless `quiet`): the claims
+    checked of `total` (all the run's claims; `first` is where this chunk starts), the evidence
+    searched for claim by claim, then the weighing of it (the stance model reads every claim's
+    passages together, so claims are checked when that ends)."""
     rt = get_runtime(spec)
+    n = total or len(claims)
+    searched = 0
 
-    def progress(i: int, n: int, claim: Claim) -> None:  # called once per claim: a stop is seen here
+    def progress(i: int, _n: int, claim: Claim) -> None:  # called once per claim: a stop is seen here
+        nonlocal searched
         check_stop()
         if not quiet:
-            _progress(first + i, total or n, claim)
+            searched += 1
+            note = (f"searching evidence: claim {first + searched} of {n}" if searched < len(claims)
+                    else "weighing the evidence")
+            report(CLAIMS, n, note=note, scope=scope)
 
     check_stop()
     with stopping.reading(db) as con:
         verifier = make_verifier(make_providers(providers, con, rt, urls), rt, before=before)
         results = verifier.check(list(claims), progress=progress)
     check_stop()
+    if not quiet:
+        report(CLAIMS, n, len(claims), note="", scope=scope)
     return results
 
 
@@ -153,7 +161,10 @@ def analyse_article_task(article: Article, providers: list[str], db: str, max_cl
     """The heavy part of checking one article, on whichever worker gets it: extract its claims and
     verify them, reading the warehouse read-only. Returns records; stores nothing. (One task where
     two would do the same work: each Prefect task costs ~0.1 s of bookkeeping.)"""
-    return _verify(_claims(article, max_claims, spec, cap), providers, db, quiet, urls, before, spec)
+    if not quiet:
+        report(CLAIMS, None, note="finding check-worthy claims", scope=article.article_id)
+    claims = _claims(article, max_claims, spec, cap)
+    return _verify(claims, providers, db, quiet, urls, before, spec, scope=article.article_id)
 
 
 def verify_in_chunks(claims: Sequence[Claim], providers: Sequence[str], db: str, quiet: bool,

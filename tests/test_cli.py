@@ -4,10 +4,12 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import fields
 
 import pytest
 
 from factledger.cli import build_parser, main
+from factledger.settings import Limits
 from tests.conftest import EXAMPLES, ROOT
 
 
@@ -24,6 +26,19 @@ def subcommands() -> list[str]:
 @pytest.mark.parametrize("command", subcommands())
 def test_every_subcommand_is_in_the_readme(command):
     assert f"factledger {command}" in (ROOT / "README.md").read_text()
+
+
+def test_every_environment_setting_is_in_the_readme():
+    """Each FACTLEDGER_* variable the product reads is in README's settings table."""
+    names = set()
+    for package in ("factledger", "flows", "verifiers", "extractors", "warehouse"):
+        for f in (ROOT / package).rglob("*.py"):
+            names |= set(re.findall(r"\bFACTLEDGER_[A-Z][A-Z_]*[A-Z]\b", f.read_text(encoding="utf-8")))
+    names |= {f"FACTLEDGER_{f.name.upper()}" for f in fields(Limits)}  # read as FACTLEDGER_<NAME>
+    assert "FACTLEDGER_ALLOW_LOOPBACK" in names
+    table = (ROOT / "README.md").read_text(encoding="utf-8").split("### Settings in the environment", 1)[1]
+    table = table.split("\n## ", 1)[0]
+    assert sorted(n for n in names if f"`{n}`" not in table) == []
 
 
 def test_corpus_add_then_sql_formats(tmp_path, capsys):
@@ -81,7 +96,7 @@ def test_sql_refuses_several_statements(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines() == ["a", "1"]
 
 
-HEAVY = ("torch", "transformers", "prefect", "spacy", "duckdb", "sentence_transformers", "trafilatura")
+HEAVY = ("torch", "transformers", "prefect", "spacy", "duckdb", "sentence_transformers", "trafilatura", "rich")
 
 
 @pytest.mark.parametrize("argv, heavy_allowed", [

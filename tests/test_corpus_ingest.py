@@ -64,3 +64,54 @@ def test_corpus_add_refuses_a_missing_or_empty_path_before_creating_the_database
         db = tmp_path / "never.duckdb"
         assert main(["corpus", "add", str(bad), "--db", str(db)]) == 2  # refused before anything started (exit code 2, issue 23)
         assert not db.exists()
+
+
+def test_each_records_id_is_kept_as_the_sources_external_id(db, splitter, embedder, tmp_path):
+    corpus = tmp_path / "ids.jsonl"
+    corpus.write_text(json.dumps({"id": "ev-17", "url": "https://a.example/page", "text": "The bridge opened in 1932."})
+                      + "\n" + json.dumps({"id": 42, "text": "Oslo is the capital of Norway."})
+                      + "\n" + json.dumps({"text": "A record without an id stays without one."}) + "\n",
+                      encoding="utf-8")
+    ingest(db, "corpus", [corpus], splitter, embedder)
+    rows = db.execute("SELECT url, external_id FROM sources ORDER BY url").fetchall()
+    assert rows == [(f"{corpus.resolve().as_uri()}#3", None), (f"{corpus.resolve().as_uri()}#42", "42"),
+                    ("https://a.example/page", "ev-17")]
+    # queryable through the analyst views too
+    assert db.execute("SELECT url FROM source_domains WHERE external_id = 'ev-17'").fetchall() == [("https://a.example/page",)]
+    # and read back with the passages a check finds, so the output can show it beside the source
+    from extractors.claims import claims_from_texts
+    from verifiers.providers import CorpusProvider
+
+    (claim,) = claims_from_texts(["The bridge opened in 1932."])
+    (found,) = CorpusProvider(db).search_many([claim], embedder.encode([claim.text]))
+    assert {s.url: s.external_id for s in found.sources}.get("https://a.example/page") == "ev-17"
+
+
+def test_a_record_id_that_is_not_a_string_or_number_is_refused_naming_the_line(db, splitter, embedder, tmp_path):
+    import pytest
+
+    from factledger.errors import InputError
+
+    corpus = tmp_path / "bad-id.jsonl"
+    corpus.write_text(json.dumps({"id": "ok", "text": "Fine."}) + "\n" + json.dumps({"id": ["x"], "text": "Bad."}) + "\n",
+                      encoding="utf-8")
+    with pytest.raises(InputError, match=r'^line 2 has an "id" that is not a string or a whole number: .*bad-id\.jsonl$'):
+        ingest(db, "corpus", [corpus], splitter, embedder)
+
+
+def test_a_local_files_passages_carry_its_modification_time_as_fetched_at(db, splitter, embedder, tmp_path):
+    import os
+    from datetime import UTC, datetime
+
+    txt, jsonl = tmp_path / "note.txt", tmp_path / "records.jsonl"
+    txt.write_text("The harbour bridge opened to traffic in 1932.", encoding="utf-8")
+    jsonl.write_text(json.dumps({"id": "r1", "text": "Oslo is the capital of Norway."}) + "\n", encoding="utf-8")
+    stamps = {txt: datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC), jsonl: datetime(2023, 1, 2, 3, 4, 5, tzinfo=UTC)}
+    for f, when in stamps.items():
+        os.utime(f, (when.timestamp(), when.timestamp()))
+    ingest(db, "corpus", [txt, jsonl], splitter, embedder)
+    rows = db.execute("""SELECT s.url, s.fetched_at, count(p.passage_id) FROM sources s
+                         JOIN passages p USING (source_id) GROUP BY ALL ORDER BY s.url""").fetchall()
+    expected = sorted([(txt.resolve().as_uri(), stamps[txt]), (f"{jsonl.resolve().as_uri()}#r1", stamps[jsonl])])
+    assert [(url, fetched.astimezone(UTC)) for url, fetched, n in rows] == expected
+    assert all(n >= 1 for *_, n in rows)

@@ -68,6 +68,7 @@ def test_loopback_refused_unless_allowed(httpserver):
     with pytest.raises(PermanentFetchError) as err:
         make(allow_loopback=False, obey_robots=False).get(httpserver.url_for("/x"))
     assert err.value.reason == "blocked_address"
+    assert "loopback address; FACTLEDGER_ALLOW_LOOPBACK=1 allows it" in str(err.value)  # the opt-in is named
     assert httpserver.log == []
 
 

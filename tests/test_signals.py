@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -92,10 +93,57 @@ def nothing_left_running(pgid: int) -> bool:
     return False
 
 
-def start(argv: list[str], env: dict, err: Path) -> subprocess.Popen:
-    with err.open("w") as fh:
-        return subprocess.Popen([str(BIN / "factledger"), *argv], env=env, stdout=subprocess.DEVNULL, stderr=fh,
-                                start_new_session=True)
+def start(argv: list[str], env: dict, err: Path, *, terminal: bool = False) -> subprocess.Popen:
+    """Run the command. With `terminal`, its stderr is a pseudo-terminal (120 columns), as a user's
+    would be, so the progress bar shows; what it writes there is copied to `err`."""
+    if not terminal:
+        with err.open("w") as fh:
+            return subprocess.Popen([str(BIN / "factledger"), *argv], env=env, stdout=subprocess.DEVNULL, stderr=fh,
+                                    start_new_session=True)
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+
+    err.write_bytes(b"")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    proc = subprocess.Popen([str(BIN / "factledger"), *argv], env=env, stdout=subprocess.DEVNULL, stderr=slave,
+                            start_new_session=True)
+    os.close(slave)
+
+    def copy() -> None:
+        with err.open("ab") as fh:
+            while True:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: every process holding the terminal has ended
+                    break
+                if not chunk:
+                    break
+                fh.write(chunk)
+                fh.flush()
+        os.close(master)
+
+    threading.Thread(target=copy, name="pty-copy", daemon=True).start()
+    return proc
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def screen(err: Path) -> str:
+    """What a terminal shows of `err`, line by line: colour and cursor codes dropped, each line as
+    last drawn (a bar redraws its line after a carriage return)."""
+    raw = _ANSI.sub("", err.read_bytes().decode("utf-8", errors="replace"))
+    return "\n".join(line.rstrip("\r").split("\r")[-1] for line in raw.split("\n"))  # a terminal ends lines \r\n
+
+
+def claims_being_checked(err: Path) -> bool:
+    """The progress bar shows claims being checked: their evidence searched or weighed."""
+    text = screen(err)
+    return "claims checked" in text and ("searching evidence" in text or "weighing the evidence" in text)
 
 
 def assert_cancelled(db: Path, flow_name: str, signame: str, stderr: str, before: dict[str, int]) -> str:
@@ -103,8 +151,10 @@ def assert_cancelled(db: Path, flow_name: str, signame: str, stderr: str, before
     assert len(rows) == 1, rows
     run_id, status, error, finished = rows[0]
     assert (status, error, finished) == ("cancelled", f"cancelled: {signame}", True)
-    assert stderr.splitlines()[-1] == f"Error: stopped by {signame}; run cancelled, nothing half-written stored: {run_id}"
-    assert [line for line in stderr.splitlines() if not line.startswith("[")] == [stderr.splitlines()[-1]]
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines[-1] == f"Error: stopped by {signame}; run cancelled, nothing half-written stored: {run_id}"
+    # nothing else but the progress bar's lines (no traceback, no log lines)
+    assert [line for line in lines if "claims checked" not in line] == [lines[-1]]
     for table in ("claims", "evidence", "verdicts", "sources", "passages"):  # no row of the cancelled run
         assert q(db, f"SELECT count(*) FROM {table} WHERE run_id = ?", [run_id]) == [(0,)], table
     return run_id
@@ -116,13 +166,14 @@ def test_sigterm_stops_check_claim_and_records_it_cancelled(ledger):
     claims.write_text("\n".join(variants(corpus_sentences())) + "\n")
     before = counts(db)
     err = tmp / "check-claim.err"
-    proc = start(["check-claim", "--from", str(claims), "--db", str(db)], env, err)
-    wait_for(lambda: "\n[" in "\n" + err.read_text() or proc.poll() is not None, 300, "claims being checked")
-    assert proc.poll() is None, err.read_text()[-2000:]
+    proc = start(["check-claim", "--from", str(claims), "--db", str(db)], env, err, terminal=True)
+    wait_for(lambda: claims_being_checked(err) or proc.poll() is not None, 300, "claims being checked")
+    assert proc.poll() is None, screen(err)[-2000:]
     seconds = stop(proc, signal.SIGTERM)
-    assert proc.returncode == 143, err.read_text()[-2000:]
+    assert proc.returncode == 143, screen(err)[-2000:]
     assert seconds < STOP_WITHIN_S
-    assert_cancelled(db, "check-claim", "SIGTERM", err.read_text(), before)
+    wait_for(lambda: "Error:" in screen(err), 5, "the last line to be copied")
+    assert_cancelled(db, "check-claim", "SIGTERM", screen(err), before)
     assert counts(db) == before
     wait_for(lambda: nothing_left_running(proc.pid), 10, "the command's processes to end")
 
@@ -133,13 +184,14 @@ def test_sigint_stops_check_of_an_article(ledger):
     article.write_text("# Landmarks and wars\n\n" + " ".join(variants(corpus_sentences())) + "\n", encoding="utf-8")
     before = counts(db)
     err = tmp / "check.err"
-    proc = start(["check", str(article), "--db", str(db)], env, err)
-    wait_for(lambda: "\n[" in "\n" + err.read_text() or proc.poll() is not None, 300, "claims being checked")
-    assert proc.poll() is None, err.read_text()[-2000:]
+    proc = start(["check", str(article), "--db", str(db)], env, err, terminal=True)
+    wait_for(lambda: claims_being_checked(err) or proc.poll() is not None, 300, "claims being checked")
+    assert proc.poll() is None, screen(err)[-2000:]
     seconds = stop(proc, signal.SIGINT)
-    assert proc.returncode == 130, err.read_text()[-2000:]
+    assert proc.returncode == 130, screen(err)[-2000:]
     assert seconds < STOP_WITHIN_S
-    assert_cancelled(db, "check-article", "SIGINT", err.read_text(), before)
+    wait_for(lambda: "Error:" in screen(err), 5, "the last line to be copied")
+    assert_cancelled(db, "check-article", "SIGINT", screen(err), before)
     assert counts(db) == before  # not even the article: it is stored with its results, in one transaction
     wait_for(lambda: nothing_left_running(proc.pid), 10, "the command's processes to end")
 

@@ -135,12 +135,12 @@ class CorpusProvider:
             cur.close()
         found: dict[str, tuple[str, Source, Passage]] = {}
         for (pid, sid, text, start, end, context, provider, url, final_url, title, fetched_at, http_status,
-             ctype, raw_sha, text_sha, extractor, ext_ver, fstatus, reason) in rows:
+             ctype, raw_sha, text_sha, extractor, ext_ver, fstatus, reason, external_id) in rows:
             src = Source(
                 provider=provider, url=url, final_url=final_url, title=title, fetched_at=fetched_at,
                 http_status=http_status, content_type=ctype, raw_sha256=raw_sha, text_sha256=text_sha,
                 extractor=extractor, extractor_version=ext_ver, fetch_status=FetchStatus(fstatus),
-                status_reason=reason,
+                status_reason=reason, external_id=external_id,
             )
             passage = Passage(source_id=sid, text=text, start=start, end=end, embedding=self._embedding(pid),
                               context=context)

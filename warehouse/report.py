@@ -16,7 +16,7 @@ h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}.meta{color:#666;font:13
 .article{white-space:pre-wrap;border:1px solid #ddd;padding:1rem;border-radius:6px;background:#fff}
 mark{padding:0 2px;border-radius:3px}mark a{color:inherit;text-decoration:none}
 .claim{border-left:6px solid #999;padding:.5rem 1rem;margin:1rem 0;background:#fafafa}
-.label{font:bold 13px sans-serif;text-transform:uppercase;letter-spacing:.03em}
+.label{font:bold 13px sans-serif;text-transform:uppercase;letter-spacing:.03em}.why{font-size:14px;color:#444}
 .ev{font-size:14px;margin:.4rem 0 .4rem 1rem}.hash{font:11px monospace;color:#777;word-break:break-all}
 .legend span{display:inline-block;padding:0 .5rem;margin-right:.5rem;border-radius:3px;font:13px sans-serif}"""
 
@@ -32,13 +32,15 @@ def article_report(con: duckdb.DuckDBPyConnection, article: str) -> str:
         raise InputError(f"no stored article with this ref, URL or id: {article}")
     article_id, ref, url, title, published, fetched_at, text, text_sha = row
     claims = con.execute(
-        """SELECT c.claim_id, c.text, c.span_start, c.span_end, lv.label, lv.confidence, lv.run_id, lv.checked_at
+        """SELECT c.claim_id, c.text, c.span_start, c.span_end, lv.label, lv.confidence, lv.run_id, lv.checked_at,
+                  v.rationale, v.needs_review
            FROM claims c JOIN latest_verdicts lv USING (claim_id)
+           JOIN verdicts v ON v.run_id = lv.run_id AND v.claim_id = lv.claim_id
            WHERE c.article_id = ? ORDER BY c.claim_rank""",
         [article_id],
     ).fetchall()
     evidence = {}
-    for cid, *_rest, run_id, _ in claims:
+    for cid, *_rest, run_id, _checked, _why, _review in claims:
         evidence[cid] = con.execute(
             """SELECT ve.evidence_rank, ve.source_url, ve.passage_text, ve.passage_sha256, ve.fetched_at,
                       ve.similarity, ve.stance
@@ -55,6 +57,7 @@ def article_report(con: duckdb.DuckDBPyConnection, article: str) -> str:
     for number, (cid, _t, start, end, label, *_) in enumerate(claims, 1):
         if start is not None:
             spans.setdefault((start, end), []).append((number, cid, label))
+    hidden = _hidden_lines(text, title, list(spans))
     parts, pos = [], 0
     for (start, end), members in sorted(spans.items()):
         if start < pos:
@@ -63,11 +66,11 @@ def article_report(con: duckdb.DuckDBPyConnection, article: str) -> str:
         labels = ", ".join(sorted({lab.replace("_", " ") for _, _, lab in members}))
         links = "".join(f'<sup><a href="#c-{cid}" style="background:{COLOURS[lab]}">{n}</a></sup>'
                         for n, cid, lab in members)
-        parts.append(escape(text[pos:start]))
+        parts.append(_shown(text, pos, start, hidden))
         parts.append(f'<mark style="background:{COLOURS[first_label]}" title="{escape(labels)}">'
                      f'<a href="#c-{first_cid}">{escape(text[start:end])}</a></mark>{links}')
         pos = end
-    parts.append(escape(text[pos:]))
+    parts.append(_shown(text, pos, len(text), hidden))
 
     out = [f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>FactLedger report: "
            f"{escape(title or ref)}</title><style>{_CSS}</style></head><body>",
@@ -79,19 +82,58 @@ def article_report(con: duckdb.DuckDBPyConnection, article: str) -> str:
                                            for k, c in COLOURS.items()) + "</p>",
            f"<div class=\"article\">{''.join(parts)}</div>",
            f"<h2>{len(claims)} claims</h2>"]
-    for number, (cid, ctext, _s, _e, label, conf, run_id, checked_at) in enumerate(claims, 1):
+    for number, (cid, ctext, _s, _e, label, conf, run_id, checked_at, why, review) in enumerate(claims, 1):
         out.append(f'<div class="claim" id="c-{cid}" style="border-color:{COLOURS[label]}">'
-                   f'<div class="label">{number}. {escape(label.replace("_", " "))} · confidence {conf:.2f}</div>'
-                   f"<p>{escape(ctext)}</p>")
+                   f'<div class="label">{number}. {escape(label.replace("_", " "))} · confidence {conf:.2f} · '
+                   f'needs review: {"yes" if review else "no"}</div>'
+                   f"<p>{escape(ctext)}</p>"
+                   f'<p class="why">Why: {escape(why or "")}</p>')
         for publisher, rating, review_url, review_date in fact_checks[cid]:
             out.append(f'<div class="ev">Published fact-check: <b>{escape(publisher or "?")}</b> rated it '
                        f'<b>{escape(rating or "?")}</b> ({escape(review_date or "")}) '
                        f'<a href="{escape(review_url)}">{escape(review_url)}</a></div>')
         for rank, src, ptext, psha, fetched, sim, stance in evidence[cid]:
-            out.append(f'<div class="ev">[{rank}] <i>{escape(stance)}</i>, similarity {sim:.2f}: '
+            out.append(f'<div class="ev">#{rank} <i>{escape(stance)}</i>, similarity {sim:.2f}: '
                        f'“{escape(ptext)}” — <a href="{escape(src)}">{escape(src)}</a><br>'
                        f'<span class="hash">fetched {escape(str(fetched))} · passage sha256 {psha}</span></div>')
         out.append(f'<div class="hash">run {escape(run_id)} · checked {escape(str(checked_at))}</div></div>')
     out.append("<p class=\"meta\">Generated by FactLedger. Verdicts are machine drafts for human review.</p>"
                "</body></html>")
     return "\n".join(out)
+
+
+def _hidden_lines(text: str, title: str | None, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(start, end) of the lines of `text` the report leaves out, each with the blank lines after
+    it: page chrome ("Scroll to top", share and cookie buttons: `is_page_chrome`) and a first line
+    that repeats the title shown above it. A line holding part of a claim is always shown."""
+    from extractors.sentences import is_page_chrome, iter_lines
+
+    hidden = []
+    first = True
+    for offset, line in iter_lines(text):
+        if not line.strip():
+            continue
+        end = offset + len(line)
+        repeats_title = first and title is not None and _words(line) == _words(title)
+        first = False
+        if (repeats_title or is_page_chrome(line)) and not any(s < end and offset < e for s, e in spans):
+            while end < len(text) and text[end] in "\r\n":
+                end += 1
+            hidden.append((offset, end))
+    return hidden
+
+
+def _words(text: str) -> list[str]:
+    return "".join(c if c.isalnum() else " " for c in text.lower()).split()
+
+
+def _shown(text: str, start: int, end: int, hidden: list[tuple[int, int]]) -> str:
+    """`text[start:end]`, escaped, without the hidden lines."""
+    out, pos = [], start
+    for h_start, h_end in hidden:
+        if h_end <= pos or h_start >= end:
+            continue
+        out.append(escape(text[pos:max(pos, h_start)]))
+        pos = max(pos, min(h_end, end))
+    out.append(escape(text[pos:end]))
+    return "".join(out).rstrip() if end == len(text) else "".join(out)

@@ -66,7 +66,7 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, *, error: str | None
 
 _SOURCE_COLUMNS = ("source_id", "provider", "url", "final_url", "title", "fetched_at", "http_status", "content_type",
                    "raw_sha256", "text_sha256", "extractor", "extractor_version", "fetch_status",
-                   "status_reason", "run_id", "published")
+                   "status_reason", "run_id", "published", "external_id")
 _FACT_CHECK_COLUMNS = ("run_id", "claim_id", "fact_check_id", "provider", "publisher", "publisher_site",
                        "review_url", "title", "textual_rating", "review_date", "claim_reviewed", "claimant",
                        "claim_date", "language", "similarity", "fetched_at")
@@ -118,7 +118,7 @@ def _insert_sources(con, run_id: str, sources: Iterable[Source]) -> None:
     _insert_rows(con, "sources", _SOURCE_COLUMNS, [
         (sid, s.provider, s.url, s.final_url, s.title, s.fetched_at, s.http_status, s.content_type,
          s.raw_sha256, s.text_sha256, s.extractor, s.extractor_version, s.fetch_status.value,
-         s.status_reason, run_id, s.published) for sid, s in rows.items() if sid not in stored])
+         s.status_reason, run_id, s.published, s.external_id) for sid, s in rows.items() if sid not in stored])
 
 
 def _insert_fact_checks(con, run_id: str, checks: Iterable[FactCheck]) -> None:

@@ -12,7 +12,7 @@ from warehouse.store import store_sources
 
 VIEW_COLUMNS = ["run_id", "article_ref", "claim_id", "claim_text", "label", "confidence", "evidence_rank",
                 "source_url", "passage_text", "passage_sha256", "fetched_at", "similarity", "stance",
-                "input_id"]  # columns are only ever added at the end: queries written against the view keep working
+                "input_id", "source_external_id"]  # columns are only ever added at the end: queries written against the view keep working
 
 
 def test_migrations_are_recorded_and_idempotent(db):

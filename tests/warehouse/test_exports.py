@@ -94,7 +94,43 @@ def test_html_report_highlights_claims_and_cites_passages(checked_db, tmp_path):
         assert f'id="c-{cid}"' in html and f'href="#c-{cid}"' in html
     assert all(sha in html for sha in shas)
     assert "https://example.org/encyclopedia/eiffel-tower" in html
-    assert "Scroll to top" in html  # the article text is all there, furniture unhighlighted
+
+
+def test_html_report_shows_rationale_and_review_flag_the_title_once_and_no_page_chrome(checked_db, tmp_path):
+    import re
+    from html import escape
+
+    db, art = checked_db
+    out = tmp_path / "report.html"
+    assert main(["report", str(EXAMPLES / "sample_article.md"), "--out", str(out), "--db", str(db)]) == 0
+    html = out.read_text()
+    con = connect(db, analyst=True)
+    verdicts = con.execute("""SELECT lv.claim_id, v.rationale, v.needs_review, c.span_start, c.span_end
+                              FROM latest_verdicts lv JOIN verdicts v USING (run_id, claim_id)
+                              JOIN claims c USING (claim_id)""").fetchall()
+    con.close()
+    assert verdicts
+    for cid, rationale, review, start, end in verdicts:
+        block = html.split(f'id="c-{cid}"', 1)[1].split('<div class="claim"', 1)[0]
+        assert f"needs review: {'yes' if review else 'no'}" in block
+        assert f"Why: {escape(rationale)}" in block  # the verdict's own rationale, the one the CLI prints
+        assert escape(art.text[start:end]) in html  # every claim's sentence is still in the text
+    body = html.split("<body>", 1)[1]
+    assert art.title and body.count(escape(art.title)) == 1  # the heading, not again atop the text
+    text = body.split('<div class="article">', 1)[1].split("</div>", 1)[0]
+    assert "Scroll to top" in art.text and "Share this article" in art.text  # the stored text keeps them
+    assert "Scroll to top" not in text and "Share this article" not in text
+    assert "Each year it is visited by about six million people" in re.sub(r"<[^>]+>", "", text)
+
+
+def test_report_keeps_a_chrome_line_that_holds_a_claim():
+    from warehouse.report import _hidden_lines, _shown
+
+    text = "The Title\n\nHome\nThe bridge opened in 1932.\nMenu\nScroll to top\n"
+    claim = (text.index("Menu"), text.index("Menu") + 4)  # as if a claim were found there
+    hidden = _hidden_lines(text, "The title", [claim])
+    assert _shown(text, 0, len(text), hidden) == "The bridge opened in 1932.\nMenu"
+    assert _shown(text, 0, len(text), _hidden_lines(text, None, [])) == "The Title\n\nThe bridge opened in 1932."
 
 
 def test_report_for_unknown_article(checked_db, tmp_path, capsys):

@@ -32,7 +32,8 @@ SELECT
     s.fetched_at,
     e.similarity,
     e.stance,
-    c.input_id
+    c.input_id,
+    s.external_id        AS source_external_id
 FROM verdicts v
 JOIN claims c        ON c.claim_id = v.claim_id
 LEFT JOIN articles a ON a.article_id = c.article_id
