@@ -139,7 +139,9 @@ def close_soon(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
     other processes wait on the write lock as usual, and the interpreter waits for it at exit.
     """
     key = str(Path(path).resolve())
-    thread = threading.Thread(target=con.close, name=f"duckdb-close:{Path(path).name}")
+    # Never a daemon (a thread started from a daemon thread is one by default): the interpreter
+    # waits for it at exit instead of ending the process in the middle of DuckDB's checkpoint.
+    thread = threading.Thread(target=con.close, name=f"duckdb-close:{Path(path).name}", daemon=False)
     with _CLOSING_LOCK:
         _CLOSING.setdefault(key, []).append(thread)
         thread.start()
