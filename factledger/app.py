@@ -28,8 +28,8 @@ from verifiers.stance import ConflictRuleStance, StanceModel
 from verifiers.verdict import Aggregator
 from warehouse.store import RunInfo
 
-__all__ = ["PROVIDERS", "LazyScorer", "Runtime", "factledger_home", "load_corpus_index", "load_models", "make_providers",
-           "result_rows", "run_info", "while_loading"]
+__all__ = ["PROVIDERS", "LazyScorer", "Runtime", "corpus_index_store", "factledger_home", "load_corpus_index",
+           "load_models", "make_providers", "result_rows", "run_info", "while_loading"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -136,7 +136,8 @@ def load_models(rt: Runtime, *, articles: bool = False) -> None:
 def load_corpus_index(db: str | Path) -> int:
     """Load the corpus embeddings of `db` into this process's memory (`verifiers.providers.
     corpus_matrix`, kept per database file and corpus state) now; the passages held. Nothing
-    when the database does not exist yet."""
+    when the database does not exist yet. They are also kept on disk (`corpus_index_store`), so
+    that the next process reads one file instead of every row's vector from DuckDB."""
     from verifiers.providers import corpus_matrix
     from warehouse.db import opened, query_sql
 
@@ -144,7 +145,14 @@ def load_corpus_index(db: str | Path) -> int:
     if not db.is_file():
         return 0
     with opened(db, read_only=True) as con:
-        return len(corpus_matrix(con, query_sql("corpus_vectors"), query_sql("corpus_fingerprint")).ids)
+        return len(corpus_matrix(con, query_sql("corpus_vectors"), query_sql("corpus_fingerprint"),
+                                 store=corpus_index_store()).ids)
+
+
+def corpus_index_store() -> Path | None:
+    """Where the corpus embeddings are kept between processes (~/.factledger/corpus-index, one
+    matrix per database file: its latest corpus state); None when FACTLEDGER_MODEL_CACHE=off."""
+    return None if _caches_off() else factledger_home() / "corpus-index"
 
 
 DEFAULT_AGGREGATOR = Path(__file__).resolve().parents[1] / "models" / "verdict" / "aggregator.json"
@@ -212,9 +220,13 @@ class LazyScorer:
 
 def default_score_cache() -> ScoreCache | None:
     """The model-output cache under ~/.factledger (off with FACTLEDGER_MODEL_CACHE=off)."""
-    if os.environ.get("FACTLEDGER_MODEL_CACHE", "").lower() in ("off", "0", "no"):
+    if _caches_off():
         return None
     return ScoreCache(factledger_home() / "model-cache.sqlite")
+
+
+def _caches_off() -> bool:
+    return os.environ.get("FACTLEDGER_MODEL_CACHE", "").lower() in ("off", "0", "no")
 
 
 def default_fetcher() -> Fetcher:
