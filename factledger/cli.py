@@ -99,6 +99,9 @@ def _add_runner(p: argparse.ArgumentParser) -> None:
 def _add_local(p: argparse.ArgumentParser) -> None:
     p.add_argument("--local", action="store_true",
                    help="check in this process even when a `factledger serve` for this database is running")
+    p.add_argument("--prefect", action="store_true",
+                   help="check in this process as a Prefect flow run (starts Prefect's embedded API unless "
+                        "$PREFECT_API_URL names a server); implied by --runner dask and by $PREFECT_API_URL")
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:
@@ -638,15 +641,19 @@ def cmd_check(args) -> int:
         "providers": _providers(args), "urls": args.urls, "before": args.before})
     if isinstance(rows, int):
         return rows
+    params = dict(db=str(_db(args)), providers=_providers(args), max_claims=args.max_claims, quiet=args.quiet,
+                  urls=args.urls, before=args.before, max_article_mb=args.max_article_mb)
 
     def work():
+        rt = _loaded_runtime(args, articles=True, fetcher=loaded["fetcher"], articles_given={args.article: loaded["article"]})
+        if not _as_flow(args):
+            from flows.local import check_article
+
+            return check_article(rt, article=args.article, **params)
         import flows
 
-        rt = _loaded_runtime(args, articles=True, fetcher=loaded["fetcher"], articles_given={args.article: loaded["article"]})
         flows.set_runtime(rt)
-        return _run(args, flows.check_article_flow, article=args.article, db=str(_db(args)),
-                    providers=_providers(args), max_claims=args.max_claims, quiet=args.quiet, urls=args.urls,
-                    before=args.before, max_article_mb=args.max_article_mb)
+        return _run(args, flows.check_article_flow, article=args.article, **params)
 
     if rows is None:
         rows = _stoppable(work)
@@ -662,14 +669,19 @@ def cmd_check_claim(args) -> int:
         "urls": args.urls, "before": args.before})
     if isinstance(rows, int):
         return rows
+    params = dict(claims=[t for _, t in given], input_ids=ids if any(ids) else None, db=str(_db(args)),
+                  providers=_providers(args), quiet=args.quiet, urls=args.urls, before=args.before)
 
     def work():
+        rt = _loaded_runtime(args, articles=False)
+        if not _as_flow(args):
+            from flows.local import check_claims
+
+            return check_claims(rt, **params)
         import flows
 
-        flows.set_runtime(_loaded_runtime(args, articles=False))
-        return _run(args, flows.check_claim_flow, claims=[t for _, t in given], input_ids=ids if any(ids) else None,
-                    db=str(_db(args)), providers=_providers(args), quiet=args.quiet, urls=args.urls,
-                    before=args.before)
+        flows.set_runtime(rt)
+        return _run(args, flows.check_claim_flow, **params)
 
     if rows is None:
         rows = _stoppable(work)
@@ -677,12 +689,20 @@ def cmd_check_claim(args) -> int:
     return EXIT_OK
 
 
+def _as_flow(args) -> bool:
+    """Run a local check as a Prefect flow run (`flows.check`), or in this process without Prefect
+    (`flows.local`, the same steps and warehouse rows; the default, as Prefect's embedded API takes
+    longer to start than the models take to load): a flow with --prefect, a Dask runner (its tasks
+    need Prefect), or a Prefect server to report to ($PREFECT_API_URL)."""
+    return bool(args.prefect or _runner(args)[0] == "dask" or os.environ.get("PREFECT_API_URL"))
+
+
 def _from_service(args, path: str, payload: dict) -> list[dict] | int | None:
     """The rows from the running `factledger serve` for this database (`factledger.client`); None
-    to check here: `--local`, an option that configures this process (--device, --runner,
+    to check here: `--local`, an option that configures this process (--prefect, --device, --runner,
     --dask-address, --wikipedia-api), no service for this database, or one that is gone or does
     not answer (said in one line). An error answer is reported here: its exit code."""
-    if args.local or args.device or args.runner or args.dask_address or args.wikipedia_api:
+    if args.local or args.prefect or args.device or args.runner or args.dask_address or args.wikipedia_api:
         return None
     from factledger import client
 
@@ -701,24 +721,32 @@ def _from_service(args, path: str, payload: dict) -> list[dict] | int | None:
 
 
 def _loaded_runtime(args, *, articles: bool, articles_given=None, **given):
-    """`_runtime` with the models the command uses, and the corpus index, loaded in a thread while
-    Prefect is imported and its API starts (`factledger.app.while_loading`)."""
+    """`_runtime` with the models the command uses loaded in a thread (`factledger.app.while_loading`)
+    while this one loads the corpus index (the embeddings of every corpus passage, the longest
+    part of a cold start after the models) or, for a Prefect flow run, while Prefect is imported
+    and its API starts (the corpus index then loads after the models)."""
     from factledger.app import load_corpus_index, load_models, while_loading
+
+    corpus = "corpus" in _providers(args)
+    flow = _as_flow(args)
 
     def load():
         rt = _runtime(args, articles=articles_given or {}, **given)
         load_models(rt, articles=articles)
-        if "corpus" in _providers(args):
+        if corpus and flow:
             load_corpus_index(_db(args))
         return rt
 
     def meanwhile():
-        if _runner(args)[0] == "thread":
+        if not flow:
+            if corpus:
+                load_corpus_index(_db(args))
+        elif _runner(args)[0] == "thread":
             from flows.warm import start_api
 
             start_api()
         else:  # the Dask path starts the API its workers need itself (flows.runners.workers_api)
-            import flows  # noqa: F401
+            import flows.check  # noqa: F401
 
     return while_loading(load, meanwhile)
 
@@ -877,10 +905,10 @@ def _quiet_libraries() -> None:
 
 
 def _run_note(exc: BaseException) -> str:
-    """" (run <id>)" when `exc` ended a flow run: the id to look up in `runs` and in Prefect."""
-    if "flows.runners" not in sys.modules:
+    """" (run <id>)" when `exc` ended a run: the id to look up in `runs` (and, for a flow run, in Prefect)."""
+    if "flows.steps" not in sys.modules:
         return ""
-    from flows.runners import run_id_of
+    from flows.steps import run_id_of
 
     run_id = run_id_of(exc)
     return f" (run {run_id})" if run_id else ""
