@@ -29,7 +29,7 @@ from verifiers.verdict import Aggregator
 from warehouse.store import RunInfo
 
 __all__ = ["PROVIDERS", "LazyScorer", "Runtime", "corpus_index_store", "factledger_home", "load_corpus_index",
-           "load_models", "make_providers", "result_rows", "run_info", "while_loading"]
+           "load_models", "make_providers", "prefetch_lexical", "result_rows", "run_info", "while_loading"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -121,9 +121,7 @@ def while_loading(load: Callable[[], T], meanwhile: Callable[[], object]) -> T:
 def load_models(rt: Runtime, *, articles: bool = False) -> None:
     """Load now, not at first use, the models a check uses: the embedder, the stance model and
     the verdict aggregator; with `articles` also the parser and the check-worthiness scorer (a
-    claim typed by hand needs neither). For a thread that loads them while Prefect starts."""
-    import pandas  # noqa: F401 -- DuckDB imports it at its first bound parameter (~0.5-2 s): here, not in the run
-
+    claim typed by hand needs neither). For a thread that loads them while other work goes on."""
     inner = getattr(rt.embedder, "inner", rt.embedder)
     getattr(inner, "model", None)  # MiniLMEmbedder's model is built at its first use
     rt.stance_model  # noqa: B018
@@ -131,6 +129,9 @@ def load_models(rt: Runtime, *, articles: bool = False) -> None:
     if articles:
         rt.splitter.nlp  # noqa: B018
         getattr(rt.scorer, "loaded", None)  # LazyScorer
+    # DuckDB imports pandas at its first bound parameter (~0.5-2 s): here, not in the run; last, as
+    # the thread beside this one may have imported it already (`prefetch_lexical`).
+    import pandas  # noqa: F401
 
 
 def load_corpus_index(db: str | Path) -> int:
@@ -147,6 +148,20 @@ def load_corpus_index(db: str | Path) -> int:
     with opened(db, read_only=True) as con:
         return len(corpus_matrix(con, query_sql("corpus_vectors"), query_sql("corpus_fingerprint"),
                                  store=corpus_index_store()).ids)
+
+
+def prefetch_lexical(db: str | Path, claims: Sequence[Claim]) -> None:
+    """The corpus's BM25 hits of `claims` (claims typed by hand: no model needed to know their
+    text), looked up now and kept in the model cache, where the verifier finds them; nothing when
+    the cache is off or the database does not exist yet. For a thread beside the models' load."""
+    cache = default_score_cache()
+    db = Path(db).expanduser().resolve()
+    if cache is None or not db.is_file():
+        return
+    from warehouse.db import opened
+
+    with opened(db, read_only=True) as con:
+        CorpusProvider(con, candidates=Thresholds().retrieve_candidates, cache=cache).prefetch_lexical(claims)
 
 
 def corpus_index_store() -> Path | None:

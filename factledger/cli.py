@@ -673,7 +673,7 @@ def cmd_check_claim(args) -> int:
                   providers=_providers(args), quiet=args.quiet, urls=args.urls, before=args.before)
 
     def work():
-        rt = _loaded_runtime(args, articles=False)
+        rt = _loaded_runtime(args, articles=False, claims=params["claims"])
         if not _as_flow(args):
             from flows.local import check_claims
 
@@ -720,12 +720,13 @@ def _from_service(args, path: str, payload: dict) -> list[dict] | int | None:
         return EXIT_USAGE if exc.status == 422 else EXIT_FAILED
 
 
-def _loaded_runtime(args, *, articles: bool, articles_given=None, **given):
+def _loaded_runtime(args, *, articles: bool, articles_given=None, claims: Sequence[str] = (), **given):
     """`_runtime` with the models the command uses loaded in a thread (`factledger.app.while_loading`)
     while this one loads the corpus index (the embeddings of every corpus passage, the longest
-    part of a cold start after the models) or, for a Prefect flow run, while Prefect is imported
-    and its API starts (the corpus index then loads after the models)."""
-    from factledger.app import load_corpus_index, load_models, while_loading
+    part of a cold start after the models) and looks up the BM25 hits of the `claims` typed in
+    or, for a Prefect flow run, while Prefect is imported and its API starts (the corpus index
+    then loads after the models)."""
+    from factledger.app import load_corpus_index, load_models, prefetch_lexical, while_loading
 
     corpus = "corpus" in _providers(args)
     flow = _as_flow(args)
@@ -741,6 +742,10 @@ def _loaded_runtime(args, *, articles: bool, articles_given=None, **given):
         if not flow:
             if corpus:
                 load_corpus_index(_db(args))
+                if claims:
+                    from extractors.claims import claims_from_texts
+
+                    prefetch_lexical(_db(args), claims_from_texts(claims))
         elif _runner(args)[0] == "thread":
             from flows.warm import start_api
 

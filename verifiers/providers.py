@@ -173,6 +173,19 @@ class CorpusProvider:
     def search(self, claim: Claim, query_vector: np.ndarray) -> Candidates:
         return self.search_many([claim], np.asarray([query_vector], dtype=np.float32))[0]
 
+    def prefetch_lexical(self, claims: Sequence[Claim]) -> None:
+        """Look up the claims' BM25 hits now and keep them in the cache, where `search_many` will
+        find them: the lexical half of a search needs no model, so it can run while the models load."""
+        if not (self.cache and self._has_fts and claims):
+            return
+        cur = self.con.cursor()
+        try:
+            if self._matrix is None:
+                self._matrix = corpus_matrix(cur, self._vectors_sql, self._fingerprint_sql)
+            self._bm25(cur, [c.text for c in claims], self._matrix.fingerprint)
+        finally:
+            cur.close()
+
     def search_many(self, claims: Sequence[Claim], query_vectors: np.ndarray) -> list[Candidates]:
         """Candidates for every claim at once: one BM25 query for the claims not in the cache (hits
         are cached per corpus state), one matrix product for the dense top-k of all claims, one
