@@ -32,6 +32,10 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # before a store) and record itself as cancelled; after it the process records the cancellation
 # itself and ends. Chosen so that stopping takes well under 10 s, store and exit included.
 STOP_GRACE_S = 3.0
+# A check that the service answers is cancelled there (`_service_call`) and stops at its next
+# check; the CLI waits this long for the service to say so, then ends all the same (the service
+# still records the run as cancelled when it gets there). Chosen: a stop "within seconds".
+SERVICE_STOP_WAIT_S = 10.0
 
 
 # Each trainer is a module `training.<name>` (a package the product never imports) with `run(argv: list[str]) -> int`.
@@ -710,7 +714,8 @@ def _from_service(args, path: str, payload: dict) -> list[dict] | int | None:
         svc = client.find_service(_db(args))
         if svc is None:
             return None
-        return client.call(svc, path, payload)["results"]
+        answer = _service_call(svc, path, payload)
+        return answer if isinstance(answer, int) else answer["results"]
     except client.ServiceUnreachable as exc:
         print(f"note: {exc}; checking in this process instead", file=sys.stderr, flush=True)
         return None
@@ -718,6 +723,74 @@ def _from_service(args, path: str, payload: dict) -> list[dict] | int | None:
         note = f" (run {exc.run_id})" if exc.run_id else ""
         print(f"Error: {_one_line(exc)}{note}", file=sys.stderr, flush=True)
         return EXIT_USAGE if exc.status == 422 else EXIT_FAILED
+
+
+def _service_call(svc, path: str, payload: dict) -> dict | int:
+    """`client.call` in a thread while this one waits for SIGINT or SIGTERM. On a signal the service
+    is asked to cancel the check (it stops at its next check and records the run as cancelled); the
+    answer is awaited up to SERVICE_STOP_WAIT_S, and the command ends: 128 + the signal's number."""
+    import threading
+
+    from factledger import client
+
+    request_id = uuid.uuid4().hex
+    box: dict[str, Any] = {}
+    # An Event, not Thread.join: a join that a signal interrupts can leave the thread reported as
+    # ended while it still runs (seen here on Python 3.11).
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            box["value"] = client.call(svc, path, {**payload, "request_id": request_id})
+        except BaseException as exc:  # handed to this thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="factledger-service-call", daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except (KeyboardInterrupt, _Stopped) as stop:
+        import signal
+
+        signum = stop.signum if isinstance(stop, _Stopped) else signal.SIGINT
+        _cancel_service_check(svc, request_id, done, box, _signal_name(signum))
+        return 128 + signum
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _cancel_service_check(svc, request_id: str, done, box: dict, name: str) -> None:
+    """Ask the service to cancel the check, wait for its answer a while, and say in one line how the
+    run ended."""
+    import time
+
+    from factledger import client
+
+    try:
+        run_id = client.cancel(svc, request_id, name).get("run_id")
+    except client.ServiceError as exc:
+        print(f"Error: stopped by {name}; {exc}", file=sys.stderr, flush=True)
+        return
+    deadline = time.monotonic() + SERVICE_STOP_WAIT_S
+    try:
+        while not done.wait(0.1) and time.monotonic() < deadline:
+            pass
+    except (KeyboardInterrupt, _Stopped):  # a second signal: no more waiting
+        pass
+    error, value = box.get("error"), box.get("value")
+    if isinstance(error, client.ServiceError) and error.status == 409:
+        run_id = error.run_id or run_id
+        msg = f"run cancelled, nothing half-written stored: {run_id}" if run_id else "the check never started"
+    elif value is not None:
+        msg = f"after the run ended: {value['run_id']} ({value['status']})"
+    elif error is not None:
+        msg = f"{_one_line(error)}" + (f" (run {error.run_id})" if getattr(error, "run_id", None) else "")
+    else:
+        msg = f"the service was asked to cancel the check{f' (run {run_id})' if run_id else ''}"
+    print(f"Error: stopped by {name}; {msg}", file=sys.stderr, flush=True)
 
 
 def _loaded_runtime(args, *, articles: bool, articles_given=None, claims: Sequence[str] = (), **given):
