@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,20 @@ def verdict_run(db, claim: str) -> str:
         return run_id
     finally:
         con.close()
+
+
+def test_the_program_ends_with_everything_written(two_ledgers, tmp_path):
+    """The `factledger` program ends without the interpreter's teardown of torch (`cli.run`): the
+    output is all there, the run completed, and the warehouse closed cleanly (no write-ahead log left)."""
+    _, db, _ = two_ledgers
+    env = {**os.environ, "FACTLEDGER_HOME": str(tmp_path / "home")}
+    env.pop("PREFECT_API_URL", None)
+    claims = tmp_path / "claims.txt"
+    claims.write_text("\n".join(CLAIMS) + "\n", encoding="utf-8")
+    proc = subprocess.run([str(Path(sys.executable).parent / "factledger"), "check-claim", "--from", str(claims),
+                           "--db", str(db), "--quiet", "--format", "json"], capture_output=True, text=True,
+                          timeout=600, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [r["claim"] for r in json.loads(proc.stdout)] == CLAIMS
+    assert [status for _, _, status in run_ids(db)] == ["completed"]
+    assert not db.with_name(db.name + ".wal").exists()
