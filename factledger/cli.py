@@ -739,9 +739,12 @@ def _service_call(svc, path: str, payload: dict) -> dict | int:
     # ended while it still runs (seen here on Python 3.11).
     done = threading.Event()
 
+    if svc.cancellable:  # a service started before cancels existed refuses a field it does not know
+        payload = {**payload, "request_id": request_id}
+
     def target() -> None:
         try:
-            box["value"] = client.call(svc, path, {**payload, "request_id": request_id})
+            box["value"] = client.call(svc, path, payload)
         except BaseException as exc:  # handed to this thread
             box["error"] = exc
         finally:
@@ -769,6 +772,10 @@ def _cancel_service_check(svc, request_id: str, done, box: dict, name: str) -> N
 
     from factledger import client
 
+    if not svc.cancellable:
+        print(f"Error: stopped by {name}; the service at {svc.url} cannot cancel the check, which goes on there",
+              file=sys.stderr, flush=True)
+        return
     try:
         run_id = client.cancel(svc, request_id, name).get("run_id")
     except client.ServiceError as exc:

@@ -133,6 +133,7 @@ class ServiceInfo:
     pid: int
     db: str
     token: str
+    cancellable: bool = False  # takes a check's `request_id` and cancels by it (its /health says so)
 
 
 def _alive(pid: int) -> bool:
@@ -178,7 +179,7 @@ def find_service(db: str | Path) -> ServiceInfo | None:
         raise ServiceUnreachable(f"the service at {url} answered /health with something other than JSON") from None
     if health.get("pid") != pid or health.get("db") != served:
         raise ServiceUnreachable(f"another process answers at {url}")
-    return ServiceInfo(url=url, pid=pid, db=served, token=token)
+    return ServiceInfo(url=url, pid=pid, db=served, token=token, cancellable=health.get("cancel") is True)
 
 
 def call(svc: ServiceInfo, path: str, payload: dict) -> dict:

@@ -323,7 +323,8 @@ def create_app(service: CheckService, token: str, *, max_body: int = MAX_BODY_BY
         """The service is up: what it serves and how many checks it ran."""
         return {"status": "ok", "version": __version__, "pid": os.getpid(), "db": str(service.db),
                 "providers": list(service.providers), "checks": service.checks, "failed": service.failed,
-                "busy": service.busy, "uptime_s": round(time.time() - service.started, 1)}
+                "busy": service.busy, "uptime_s": round(time.time() - service.started, 1),
+                "cancel": True}  # takes a check's request_id and POST /checks/{request_id}/cancel
 
     @app.post("/claims/check", response_model=CheckResult, responses=errors)
     def check_claims(body: ClaimsCheck) -> CheckResult:

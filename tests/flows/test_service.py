@@ -132,7 +132,7 @@ def test_every_request_needs_the_token(service):
                                           headers={"Authorization": "Bearer not-the-token"})
         assert wrong.status_code == 401
     health = requests.get(url + "/health", headers=auth(service), timeout=10)
-    assert health.status_code == 200 and health.json()["pid"] == os.getpid()
+    assert health.status_code == 200 and health.json()["pid"] == os.getpid() and health.json()["cancel"] is True
     docs = requests.get(url + "/openapi.json", timeout=10).json()  # the documentation needs no token
     assert {"/claims/check", "/articles/check", "/runs/{run_id}", "/health"} <= set(docs["paths"])
 
@@ -314,3 +314,33 @@ def test_another_interface_needs_an_explicit_flag(tmp_path):
                           text=True, timeout=60)
     assert proc.returncode == 2 and "--allow-remote" in proc.stderr and proc.stderr.count("\n") == 1
     assert not (tmp_path / "home" / "service.json").exists()
+
+
+def test_a_service_that_cannot_cancel_gets_no_request_id(tmp_path, httpserver):
+    """A service started before checks could be cancelled (its /health does not say `cancel`)
+    refuses fields it does not know: the CLI sends it none, and its answer is printed as usual."""
+    from werkzeug import Response
+
+    home, db = tmp_path / "home", tmp_path / "old.duckdb"
+    home.mkdir(mode=0o700)
+    (home / "service-token").write_text("old-token\n")
+    (home / "service-token").chmod(0o600)
+    (home / "service.json").write_text(json.dumps({"host": "127.0.0.1", "port": httpserver.port, "pid": os.getpid(),
+                                                   "db": str(db.resolve())}))
+    httpserver.expect_request("/health").respond_with_json({"status": "ok", "pid": os.getpid(), "db": str(db.resolve())})
+    row = {"claim": CLAIM, "label": "supported", "confidence": 0.9}
+
+    def check(request):
+        body = request.get_json()
+        if set(body) - {"claims", "input_ids", "providers", "urls", "before"}:
+            return Response(json.dumps({"error": "extra fields not permitted", "kind": "invalid"}), 422,
+                            content_type="application/json")
+        return Response(json.dumps({"run_id": "r-1", "status": "completed", "results": [row]}),
+                        content_type="application/json")
+
+    httpserver.expect_request("/claims/check", method="POST").respond_with_handler(check)
+    proc = subprocess.run([str(BIN / "factledger"), "check-claim", CLAIM, "--db", str(db), "--format", "json"],
+                          env={**os.environ, "FACTLEDGER_HOME": str(home)}, capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [row] and not db.exists()  # answered by that service, not checked here
