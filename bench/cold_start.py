@@ -41,7 +41,11 @@ the same cores (load average 3.5-4.7):
   check-claim median 1.41 s, p95 1.88 s (service ready in 30.4 s); `--help` 0.131 s, `sql` 0.237 s.
   The cold check is within 1.5x of the baseline but over 8 s: on this loaded machine the baseline
   itself took 8.9-10.5 s. An earlier run (before the Ctrl-C and exit changes, load ~4.5):
-  baseline 11.79 s, cold 9.66 s (ratio 0.82), to exit 11.62 s; warm median 2.04 s, p95 2.77 s.
+  baseline 11.79 s, cold 9.66 s (ratio 0.82), to exit 11.62 s; warm median 2.04 s, p95 2.77 s. A
+  later run (the final code; the training run's load lower during the cold part, load average
+  3.0-4.1): baseline 6.32 s; cold 6.05 s to the verdict, 6.15 s to exit (ratio 0.96; first use
+  12.94 s); --prefect 16.83 s (ratio 2.66); warm median 1.62 s, p95 3.44 s (the first of the 20);
+  `--help` 0.134 s, `sql` 0.219 s. The numbers follow the load: compare only within one run.
 """
 
 from __future__ import annotations
