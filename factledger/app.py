@@ -28,8 +28,8 @@ from verifiers.stance import ConflictRuleStance, StanceModel
 from verifiers.verdict import Aggregator
 from warehouse.store import RunInfo
 
-__all__ = ["PROVIDERS", "LazyScorer", "Runtime", "factledger_home", "load_corpus_index", "load_models", "make_providers",
-           "result_rows", "run_info", "while_loading"]
+__all__ = ["PROVIDERS", "LazyScorer", "Runtime", "corpus_index_store", "factledger_home", "load_corpus_index",
+           "load_models", "make_providers", "prefetch_lexical", "result_rows", "run_info", "while_loading"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -121,9 +121,7 @@ def while_loading(load: Callable[[], T], meanwhile: Callable[[], object]) -> T:
 def load_models(rt: Runtime, *, articles: bool = False) -> None:
     """Load now, not at first use, the models a check uses: the embedder, the stance model and
     the verdict aggregator; with `articles` also the parser and the check-worthiness scorer (a
-    claim typed by hand needs neither). For a thread that loads them while Prefect starts."""
-    import pandas  # noqa: F401 -- DuckDB imports it at its first bound parameter (~0.5-2 s): here, not in the run
-
+    claim typed by hand needs neither). For a thread that loads them while other work goes on."""
     inner = getattr(rt.embedder, "inner", rt.embedder)
     getattr(inner, "model", None)  # MiniLMEmbedder's model is built at its first use
     rt.stance_model  # noqa: B018
@@ -131,12 +129,16 @@ def load_models(rt: Runtime, *, articles: bool = False) -> None:
     if articles:
         rt.splitter.nlp  # noqa: B018
         getattr(rt.scorer, "loaded", None)  # LazyScorer
+    # DuckDB imports pandas at its first bound parameter (~0.5-2 s): here, not in the run; last, as
+    # the thread beside this one may have imported it already (`prefetch_lexical`).
+    import pandas  # noqa: F401
 
 
 def load_corpus_index(db: str | Path) -> int:
     """Load the corpus embeddings of `db` into this process's memory (`verifiers.providers.
     corpus_matrix`, kept per database file and corpus state) now; the passages held. Nothing
-    when the database does not exist yet."""
+    when the database does not exist yet. They are also kept on disk (`corpus_index_store`), so
+    that the next process reads one file instead of every row's vector from DuckDB."""
     from verifiers.providers import corpus_matrix
     from warehouse.db import opened, query_sql
 
@@ -144,7 +146,28 @@ def load_corpus_index(db: str | Path) -> int:
     if not db.is_file():
         return 0
     with opened(db, read_only=True) as con:
-        return len(corpus_matrix(con, query_sql("corpus_vectors"), query_sql("corpus_fingerprint")).ids)
+        return len(corpus_matrix(con, query_sql("corpus_vectors"), query_sql("corpus_fingerprint"),
+                                 store=corpus_index_store()).ids)
+
+
+def prefetch_lexical(db: str | Path, claims: Sequence[Claim]) -> None:
+    """The corpus's BM25 hits of `claims` (claims typed by hand: no model needed to know their
+    text), looked up now and kept in the model cache, where the verifier finds them; nothing when
+    the cache is off or the database does not exist yet. For a thread beside the models' load."""
+    cache = default_score_cache()
+    db = Path(db).expanduser().resolve()
+    if cache is None or not db.is_file():
+        return
+    from warehouse.db import opened
+
+    with opened(db, read_only=True) as con:
+        CorpusProvider(con, candidates=Thresholds().retrieve_candidates, cache=cache).prefetch_lexical(claims)
+
+
+def corpus_index_store() -> Path | None:
+    """Where the corpus embeddings are kept between processes (~/.factledger/corpus-index, one
+    matrix per database file: its latest corpus state); None when FACTLEDGER_MODEL_CACHE=off."""
+    return None if _caches_off() else factledger_home() / "corpus-index"
 
 
 DEFAULT_AGGREGATOR = Path(__file__).resolve().parents[1] / "models" / "verdict" / "aggregator.json"
@@ -212,9 +235,13 @@ class LazyScorer:
 
 def default_score_cache() -> ScoreCache | None:
     """The model-output cache under ~/.factledger (off with FACTLEDGER_MODEL_CACHE=off)."""
-    if os.environ.get("FACTLEDGER_MODEL_CACHE", "").lower() in ("off", "0", "no"):
+    if _caches_off():
         return None
     return ScoreCache(factledger_home() / "model-cache.sqlite")
+
+
+def _caches_off() -> bool:
+    return os.environ.get("FACTLEDGER_MODEL_CACHE", "").lower() in ("off", "0", "no")
 
 
 def default_fetcher() -> Fetcher:

@@ -25,13 +25,17 @@ from factledger import __version__
 from factledger.errors import ConfigError, ExtractionError, FactLedgerError, InputError, TransientFetchError
 from factledger.settings import PROVIDERS, Limits, default_db_path
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # A run asked to stop (SIGINT, SIGTERM) gets this long to reach its next check (between claims,
 # before a store) and record itself as cancelled; after it the process records the cancellation
 # itself and ends. Chosen so that stopping takes well under 10 s, store and exit included.
 STOP_GRACE_S = 3.0
+# A check that the service answers is cancelled there (`_service_call`) and stops at its next
+# check; the CLI waits this long for the service to say so, then ends all the same (the service
+# still records the run as cancelled when it gets there). Chosen: a stop "within seconds".
+SERVICE_STOP_WAIT_S = 10.0
 
 
 # Each trainer is a module `training.<name>` (a package the product never imports) with `run(argv: list[str]) -> int`.
@@ -99,6 +103,9 @@ def _add_runner(p: argparse.ArgumentParser) -> None:
 def _add_local(p: argparse.ArgumentParser) -> None:
     p.add_argument("--local", action="store_true",
                    help="check in this process even when a `factledger serve` for this database is running")
+    p.add_argument("--prefect", action="store_true",
+                   help="check in this process as a Prefect flow run (starts Prefect's embedded API unless "
+                        "$PREFECT_API_URL names a server); implied by --runner dask and by $PREFECT_API_URL")
 
 
 def _add_db(p: argparse.ArgumentParser) -> None:
@@ -681,15 +688,19 @@ def cmd_check(args) -> int:
         "providers": _providers(args), "urls": args.urls, "before": args.before})
     if isinstance(rows, int):
         return rows
+    params = dict(db=str(_db(args)), providers=_providers(args), max_claims=args.max_claims, quiet=args.quiet,
+                  urls=args.urls, before=args.before, max_article_mb=args.max_article_mb)
 
     def work():
+        rt = _loaded_runtime(args, articles=True, fetcher=loaded["fetcher"], articles_given={args.article: loaded["article"]})
+        if not _as_flow(args):
+            from flows.local import check_article
+
+            return check_article(rt, article=args.article, **params)
         import flows
 
-        rt = _loaded_runtime(args, articles=True, fetcher=loaded["fetcher"], articles_given={args.article: loaded["article"]})
         flows.set_runtime(rt)
-        return _run(args, flows.check_article_flow, article=args.article, db=str(_db(args)),
-                    providers=_providers(args), max_claims=args.max_claims, quiet=args.quiet, urls=args.urls,
-                    before=args.before, max_article_mb=args.max_article_mb)
+        return _run(args, flows.check_article_flow, article=args.article, **params)
 
     if rows is None:
         with _progress_shown(args):
@@ -706,14 +717,19 @@ def cmd_check_claim(args) -> int:
         "urls": args.urls, "before": args.before})
     if isinstance(rows, int):
         return rows
+    params = dict(claims=[t for _, t in given], input_ids=ids if any(ids) else None, db=str(_db(args)),
+                  providers=_providers(args), quiet=args.quiet, urls=args.urls, before=args.before)
 
     def work():
+        rt = _loaded_runtime(args, articles=False, claims=params["claims"])
+        if not _as_flow(args):
+            from flows.local import check_claims
+
+            return check_claims(rt, **params)
         import flows
 
-        flows.set_runtime(_loaded_runtime(args, articles=False))
-        return _run(args, flows.check_claim_flow, claims=[t for _, t in given], input_ids=ids if any(ids) else None,
-                    db=str(_db(args)), providers=_providers(args), quiet=args.quiet, urls=args.urls,
-                    before=args.before)
+        flows.set_runtime(rt)
+        return _run(args, flows.check_claim_flow, **params)
 
     if rows is None:
         with _progress_shown(args):
@@ -730,12 +746,20 @@ def _progress_shown(args):
     return progress.shown(progress.ProgressBar() if progress.wanted(args.quiet) else None)
 
 
+def _as_flow(args) -> bool:
+    """Run a local check as a Prefect flow run (`flows.check`), or in this process without Prefect
+    (`flows.local`, the same steps and warehouse rows; the default, as Prefect's embedded API takes
+    longer to start than the models take to load): a flow with --prefect, a Dask runner (its tasks
+    need Prefect), or a Prefect server to report to ($PREFECT_API_URL)."""
+    return bool(args.prefect or _runner(args)[0] == "dask" or os.environ.get("PREFECT_API_URL"))
+
+
 def _from_service(args, path: str, payload: dict) -> list[dict] | int | None:
     """The rows from the running `factledger serve` for this database (`factledger.client`); None
-    to check here: `--local`, an option that configures this process (--device, --runner,
+    to check here: `--local`, an option that configures this process (--prefect, --device, --runner,
     --dask-address, --wikipedia-api), no service for this database, or one that is gone or does
     not answer (said in one line). An error answer is reported here: its exit code."""
-    if args.local or args.device or args.runner or args.dask_address or args.wikipedia_api:
+    if args.local or args.prefect or args.device or args.runner or args.dask_address or args.wikipedia_api:
         return None
     from factledger import client
 
@@ -743,7 +767,8 @@ def _from_service(args, path: str, payload: dict) -> list[dict] | int | None:
         svc = client.find_service(_db(args))
         if svc is None:
             return None
-        return client.call(svc, path, payload)["results"]
+        answer = _service_call(svc, path, payload)
+        return answer if isinstance(answer, int) else answer["results"]
     except client.ServiceUnreachable as exc:
         print(f"note: {exc}; checking in this process instead", file=sys.stderr, flush=True)
         return None
@@ -753,25 +778,113 @@ def _from_service(args, path: str, payload: dict) -> list[dict] | int | None:
         return EXIT_USAGE if exc.status == 422 else EXIT_FAILED
 
 
-def _loaded_runtime(args, *, articles: bool, articles_given=None, **given):
-    """`_runtime` with the models the command uses, and the corpus index, loaded in a thread while
-    Prefect is imported and its API starts (`factledger.app.while_loading`)."""
-    from factledger.app import load_corpus_index, load_models, while_loading
+def _service_call(svc, path: str, payload: dict) -> dict | int:
+    """`client.call` in a thread while this one waits for SIGINT or SIGTERM. On a signal the service
+    is asked to cancel the check (it stops at its next check and records the run as cancelled); the
+    answer is awaited up to SERVICE_STOP_WAIT_S, and the command ends: 128 + the signal's number."""
+    import threading
+
+    from factledger import client
+
+    request_id = uuid.uuid4().hex
+    box: dict[str, Any] = {}
+    # An Event, not Thread.join: a join that a signal interrupts can leave the thread reported as
+    # ended while it still runs (seen here on Python 3.11).
+    done = threading.Event()
+
+    if svc.cancellable:  # a service started before cancels existed refuses a field it does not know
+        payload = {**payload, "request_id": request_id}
+
+    def target() -> None:
+        try:
+            box["value"] = client.call(svc, path, payload)
+        except BaseException as exc:  # handed to this thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="factledger-service-call", daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except (KeyboardInterrupt, _Stopped) as stop:
+        import signal
+
+        signum = stop.signum if isinstance(stop, _Stopped) else signal.SIGINT
+        _cancel_service_check(svc, request_id, done, box, _signal_name(signum))
+        return 128 + signum
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _cancel_service_check(svc, request_id: str, done, box: dict, name: str) -> None:
+    """Ask the service to cancel the check, wait for its answer a while, and say in one line how the
+    run ended."""
+    import time
+
+    from factledger import client
+
+    if not svc.cancellable:
+        print(f"Error: stopped by {name}; the service at {svc.url} cannot cancel the check, which goes on there",
+              file=sys.stderr, flush=True)
+        return
+    try:
+        run_id = client.cancel(svc, request_id, name).get("run_id")
+    except client.ServiceError as exc:
+        print(f"Error: stopped by {name}; {exc}", file=sys.stderr, flush=True)
+        return
+    deadline = time.monotonic() + SERVICE_STOP_WAIT_S
+    try:
+        while not done.wait(0.1) and time.monotonic() < deadline:
+            pass
+    except (KeyboardInterrupt, _Stopped):  # a second signal: no more waiting
+        pass
+    error, value = box.get("error"), box.get("value")
+    if isinstance(error, client.ServiceError) and error.status == 409:
+        run_id = error.run_id or run_id
+        msg = f"run cancelled, nothing half-written stored: {run_id}" if run_id else "the check never started"
+    elif value is not None:
+        msg = f"after the run ended: {value['run_id']} ({value['status']})"
+    elif error is not None:
+        msg = f"{_one_line(error)}" + (f" (run {error.run_id})" if getattr(error, "run_id", None) else "")
+    else:
+        msg = f"the service was asked to cancel the check{f' (run {run_id})' if run_id else ''}"
+    print(f"Error: stopped by {name}; {msg}", file=sys.stderr, flush=True)
+
+
+def _loaded_runtime(args, *, articles: bool, articles_given=None, claims: Sequence[str] = (), **given):
+    """`_runtime` with the models the command uses loaded in a thread (`factledger.app.while_loading`)
+    while this one loads the corpus index (the embeddings of every corpus passage, the longest
+    part of a cold start after the models) and looks up the BM25 hits of the `claims` typed in
+    or, for a Prefect flow run, while Prefect is imported and its API starts (the corpus index
+    then loads after the models)."""
+    from factledger.app import load_corpus_index, load_models, prefetch_lexical, while_loading
+
+    corpus = "corpus" in _providers(args)
+    flow = _as_flow(args)
 
     def load():
         rt = _runtime(args, articles=articles_given or {}, **given)
         load_models(rt, articles=articles)
-        if "corpus" in _providers(args):
+        if corpus and flow:
             load_corpus_index(_db(args))
         return rt
 
     def meanwhile():
-        if _runner(args)[0] == "thread":
+        if not flow:
+            if corpus:
+                load_corpus_index(_db(args))
+                if claims:
+                    from extractors.claims import claims_from_texts
+
+                    prefetch_lexical(_db(args), claims_from_texts(claims))
+        elif _runner(args)[0] == "thread":
             from flows.warm import start_api
 
             start_api()
         else:  # the Dask path starts the API its workers need itself (flows.runners.workers_api)
-            import flows  # noqa: F401
+            import flows.check  # noqa: F401
 
     return while_loading(load, meanwhile)
 
@@ -938,10 +1051,10 @@ def _quiet_libraries() -> None:
 
 
 def _run_note(exc: BaseException) -> str:
-    """" (run <id>)" when `exc` ended a flow run: the id to look up in `runs` and in Prefect."""
-    if "flows.runners" not in sys.modules:
+    """" (run <id>)" when `exc` ended a run: the id to look up in `runs` (and, for a flow run, in Prefect)."""
+    if "flows.steps" not in sys.modules:
         return ""
-    from flows.runners import run_id_of
+    from flows.steps import run_id_of
 
     run_id = run_id_of(exc)
     return f" (run {run_id})" if run_id else ""
@@ -1012,6 +1125,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             restore()
 
 
+def run() -> None:
+    """The `factledger` program (the console script): `main()`, then, when torch was loaded, an end
+    without the interpreter's teardown of torch and the models, which took ~2 s after a cold
+    check-claim on the 2-core reference machine (process end 1.1 s sooner with it skipped). What the
+    interpreter would do first is done first: the other threads (the warehouse's background closes
+    among them) are waited for, the exit handlers run and the output is flushed."""
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse: --help, --version, a usage error
+        code = exc.code
+    if "torch" not in sys.modules or not isinstance(code, int):
+        sys.exit(code)
+    import atexit
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more to say
+            pass
+    os._exit(code)
+
+
 def _stop_before_the_run() -> Callable[[], None] | None:
     """Until a run starts (`_stoppable` takes over), SIGTERM ends the command as SIGINT does."""
     import signal
@@ -1028,4 +1168,4 @@ def _stop_before_the_run() -> Callable[[], None] | None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

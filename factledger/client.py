@@ -24,7 +24,7 @@ from typing import Any
 from factledger.errors import ConfigError, FactLedgerError
 from factledger.settings import factledger_home
 
-__all__ = ["HEALTH_TIMEOUT_S", "ServiceError", "ServiceInfo", "ServiceUnreachable", "call", "ensure_token",
+__all__ = ["HEALTH_TIMEOUT_S", "ServiceError", "ServiceInfo", "ServiceUnreachable", "call", "cancel", "ensure_token",
            "find_service", "is_loopback", "read_state", "remove_state", "state_path", "token_path", "write_state"]
 
 # How long the CLI waits for `GET /health` before it checks locally instead. A warm service answers
@@ -133,6 +133,7 @@ class ServiceInfo:
     pid: int
     db: str
     token: str
+    cancellable: bool = False  # takes a check's `request_id` and cancels by it (its /health says so)
 
 
 def _alive(pid: int) -> bool:
@@ -178,7 +179,7 @@ def find_service(db: str | Path) -> ServiceInfo | None:
         raise ServiceUnreachable(f"the service at {url} answered /health with something other than JSON") from None
     if health.get("pid") != pid or health.get("db") != served:
         raise ServiceUnreachable(f"another process answers at {url}")
-    return ServiceInfo(url=url, pid=pid, db=served, token=token)
+    return ServiceInfo(url=url, pid=pid, db=served, token=token, cancellable=health.get("cancel") is True)
 
 
 def call(svc: ServiceInfo, path: str, payload: dict) -> dict:
@@ -203,6 +204,21 @@ def call(svc: ServiceInfo, path: str, payload: dict) -> dict:
         detail = body.get("error") or body.get("detail") or f"HTTP {r.status_code}"
         raise ServiceError(str(detail), r.status_code, body.get("run_id"))
     return body
+
+
+def cancel(svc: ServiceInfo, request_id: str, signal_name: str | None = None) -> dict:
+    """Ask the service to cancel the check sent with `request_id`; its answer (`status`, and the
+    `run_id` when the check has one). Raises ServiceError when it cannot be asked."""
+    import requests
+
+    try:
+        r = requests.post(f"{svc.url}/checks/{request_id}/cancel", json={"signal": signal_name},
+                          headers={"Authorization": f"Bearer {svc.token}"}, timeout=(CONNECT_TIMEOUT_S, HEALTH_TIMEOUT_S))
+    except requests.RequestException as exc:
+        raise ServiceError(f"could not ask the service at {svc.url} to cancel ({type(exc).__name__})", 503) from None
+    if r.status_code != 202:
+        raise ServiceError(f"the service at {svc.url} refused to cancel (HTTP {r.status_code})", r.status_code)
+    return r.json()
 
 
 def _sent(exc: Exception) -> bool:

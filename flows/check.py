@@ -18,25 +18,20 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Sequence
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from extractors.articles import load_article
-from extractors.claims import claims_from_texts, extract_claims
-from factledger.app import Runtime, make_providers, make_verifier, result_rows, run_info
-from factledger.errors import Cancelled, InputError
-from factledger.progress import CLAIMS, report
+from factledger.app import Runtime, result_rows
 from factledger.records import Article, Claim, ClaimResult
-from factledger.settings import Limits, Thresholds
-from flows import stopping
+from factledger.settings import Thresholds
+from flows import steps
 from flows.runners import chunks, env_task_runner, parallel_slots
-from flows.stopping import check_stop
-from warehouse.db import opened
-from warehouse.store import finish_run, start_run, store_article_results, store_claim_results
+from flows.steps import db_path as _db_path
+from flows.steps import fail as _fail
+from flows.steps import store_article, store_claims
 
 __all__ = ["RuntimeSpec", "check_article_flow", "check_claim_flow", "get_runtime", "set_runtime"]
 
@@ -93,19 +88,7 @@ def _flow_runtime(device: str | None) -> RuntimeSpec:
 
 def _claims(article: Article, max_claims: int | None, spec: RuntimeSpec | None,
             cap: int | None = None) -> list[Claim]:
-    """The article's claims, best first: at most `max_claims` when the caller asked for that many,
-    else at most `cap` (`Limits.max_claims_per_article`), with a warning naming what was left."""
-    rt = get_runtime(spec)
-    check_stop()
-    claims = extract_claims(article, rt.splitter, rt.scorer, min_score=rt.thresholds.checkworthy_min_score,
-                            max_claims=max_claims, cache=rt.cache)
-    check_stop()
-    cap = cap or Limits.from_env().max_claims_per_article
-    if max_claims is None and len(claims) > cap:
-        log.warning("%s has %d check-worthy claims: verifying the %d most check-worthy (--max-claims N or "
-                    "FACTLEDGER_MAX_CLAIMS_PER_ARTICLE to change the limit)", article.ref, len(claims), cap)
-        claims = claims[:cap]
-    return claims
+    return steps.article_claims(get_runtime(spec), article, max_claims, cap)
 
 
 @task(name="extract-claims", cache_policy=NO_CACHE)
@@ -117,31 +100,7 @@ def extract_claims_task(article: Article, max_claims: int | None, spec: RuntimeS
 def _verify(claims: Sequence[Claim], providers: Sequence[str], db: str, quiet: bool, urls: Sequence[str],
             before: str | None, spec: RuntimeSpec | None, first: int = 0, total: int | None = None,
             scope: str = "") -> list[ClaimResult]:
-    """Verify `claims`, reporting progress (`factledger.progress`, unless `quiet`): the claims
-    checked of `total` (all the run's claims; `first` is where this chunk starts), the evidence
-    searched for claim by claim, then the weighing of it (the stance model reads every claim's
-    passages together, so claims are checked when that ends)."""
-    rt = get_runtime(spec)
-    n = total or len(claims)
-    searched = 0
-
-    def progress(i: int, _n: int, claim: Claim) -> None:  # called once per claim: a stop is seen here
-        nonlocal searched
-        check_stop()
-        if not quiet:
-            searched += 1
-            note = (f"searching evidence: claim {first + searched} of {n}" if searched < len(claims)
-                    else "weighing the evidence")
-            report(CLAIMS, n, note=note, scope=scope)
-
-    check_stop()
-    with stopping.reading(db) as con:
-        verifier = make_verifier(make_providers(providers, con, rt, urls), rt, before=before)
-        results = verifier.check(list(claims), progress=progress)
-    check_stop()
-    if not quiet:
-        report(CLAIMS, n, len(claims), note="", scope=scope)
-    return results
+    return steps.verify(get_runtime(spec), claims, providers, db, quiet, urls, before, first, total, scope)
 
 
 @task(name="verify-claims", cache_policy=NO_CACHE)
@@ -161,10 +120,7 @@ def analyse_article_task(article: Article, providers: list[str], db: str, max_cl
     """The heavy part of checking one article, on whichever worker gets it: extract its claims and
     verify them, reading the warehouse read-only. Returns records; stores nothing. (One task where
     two would do the same work: each Prefect task costs ~0.1 s of bookkeeping.)"""
-    if not quiet:
-        report(CLAIMS, None, note="finding check-worthy claims", scope=article.article_id)
-    claims = _claims(article, max_claims, spec, cap)
-    return _verify(claims, providers, db, quiet, urls, before, spec, scope=article.article_id)
+    return steps.analyse_article(get_runtime(spec), article, providers, db, max_claims, quiet, urls, before, cap)
 
 
 def verify_in_chunks(claims: Sequence[Claim], providers: Sequence[str], db: str, quiet: bool,
@@ -179,32 +135,10 @@ def verify_in_chunks(claims: Sequence[Claim], providers: Sequence[str], db: str,
     return [r for f in futures for r in f.result()]
 
 
-# The store steps are plain functions the flow calls, not tasks: they run in the flow process
-# (the one writer) anyway, and Prefect walks every parameter of a task call looking for futures,
-# which over an article's results (passages with 384-float vectors) cost ~0.3 s a call.
-
-# Each commits before it returns; the writer's close (DuckDB's checkpoint of the commit into the
-# file) finishes in the background while the flow run wraps up (`warehouse.db.close_soon`).
-
-# A stop requested before a store begins cancels it; one that comes during a store waits for its
-# commit (`flows.stopping.writing`).
-
-def store_article(db: str, run_id: str, article: Article, results: Sequence[ClaimResult]) -> None:
-    with stopping.writing():
-        check_stop()
-        with opened(db, close_in_background=True) as con:
-            store_article_results(con, run_id, article, results)
-            finish_run(con, run_id)
-        stopping.finished(run_id, "completed")
-
-
-def store_claims(db: str, run_id: str, results: Sequence[ClaimResult]) -> None:
-    with stopping.writing():
-        check_stop()
-        with opened(db, close_in_background=True) as con:
-            store_claim_results(con, run_id, results)
-            finish_run(con, run_id)
-        stopping.finished(run_id, "completed")
+# The store steps (`flows.steps.store_article`, `store_claims`) are plain functions the flow calls,
+# not tasks: they run in the flow process (the one writer) anyway, and Prefect walks every
+# parameter of a task call looking for futures, which over an article's results (passages with
+# 384-float vectors) cost ~0.3 s a call.
 
 
 async def _artifact(key: str, rows: list[dict], description: str) -> None:
@@ -240,32 +174,8 @@ def _run_id() -> str:
     return str(flow_run.get_id())
 
 
-def _db_path(db: str) -> str:
-    """Absolute, so that workers in other processes (same path on other machines) find the file."""
-    return str(Path(db).expanduser().resolve())
-
-
 def _begin(db: str, run_id: str, flow_name: str, providers: Sequence[str], params: dict) -> None:
-    with stopping.writing():
-        check_stop()
-        with opened(db) as con:
-            start_run(con, run_info(run_id, flow_name, get_runtime(), providers, params))
-        stopping.run_begun(run_id, db)
-
-
-def _fail(db: str, run_id: str, exc: BaseException) -> None:
-    """Record the run as failed, or as cancelled when a stop ended it."""
-    cancelled = isinstance(exc, Cancelled) or stopping.stop_requested()
-    status = "cancelled" if cancelled else "failed"
-    error = f"cancelled: {stopping.stop_signal()}" if cancelled else _first_line(exc)
-    with stopping.writing():
-        with opened(db) as con:
-            finish_run(con, run_id, error=error, status=status)
-        stopping.finished(run_id, status)
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:500] if str(exc).strip() else type(exc).__name__
+    steps.begin(get_runtime(), db, run_id, flow_name, providers, params)
 
 
 @flow(name="check-article", log_prints=False, task_runner=env_task_runner())
@@ -291,15 +201,9 @@ async def check_article_flow(
     """
     run_id, db = _run_id(), _db_path(db)
     spec = _flow_runtime(device)
-    limits = Limits.from_env(max_article_mb=max_article_mb)
-    check_stop()
     # Loaded here, not in a task (a few ms of work against ~0.1 s of task bookkeeping); bad input
     # fails here, before the warehouse is touched. The CLI has loaded it already, to check it.
-    art = get_runtime().articles.pop(article, None) or load_article(article, get_runtime().fetcher)
-    limits.check_article_text(art.text, article)
-    cap = limits.max_claims_per_article
-    params = {"article": article, "max_claims": max_claims, "urls": list(urls), "before": before,
-              "limits": limits.as_dict()}
+    art, cap, params = steps.given_article(get_runtime(), article, max_claims, urls, before, max_article_mb)
     if parallel_slots() == 1 and claims_per_task is None:  # one worker: extract and verify in one task
         analysis = analyse_article_task.submit(art, list(providers), db, max_claims, spec, quiet, list(urls), before,
                                                cap)
@@ -342,19 +246,10 @@ async def check_claim_flow(
 ) -> list[dict]:
     """Verify one claim (`text`) or many (`claims`) typed in by hand, models loaded once;
     `input_ids` are the caller's ids of `claims`, stored with each claim."""
-    texts = ([text] if text else []) + list(claims or [])
-    ids = ([None] if text else []) + list(input_ids) if input_ids is not None else None
-    limits = Limits.from_env()
-    for i, t in enumerate(texts, start=1):
-        limits.check_claim_text(t, label=f"claim {i} of {len(texts)} ({t.strip()!r})" if len(texts) > 1 else "claim",
-                                source="check-claim" if len(texts) > 1 else None)
-    claim_records = claims_from_texts(texts, ids)
-    if not claim_records:
-        raise InputError("no claim given (pass text or claims)")
+    claim_records, params = steps.claims_given(text, claims, input_ids, urls, before)
     run_id, db = _run_id(), _db_path(db)
     spec = _flow_runtime(device)
-    _begin(db, run_id, "check-claim", providers, {"claims": len(claim_records), "urls": list(urls), "before": before,
-                                                  "limits": limits.as_dict()})
+    _begin(db, run_id, "check-claim", providers, params)
     try:
         results = verify_in_chunks(claim_records, providers, db, quiet, urls, before, spec, claims_per_task)
     except BaseException as exc:

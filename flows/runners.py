@@ -20,6 +20,10 @@ from prefect.context import FlowRunContext
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from factledger.errors import ConfigError
+from flows._env import share_tls_contexts
+from flows.steps import run_id_of, with_run_id
+
+share_tls_contexts()  # every flow module imports this one: the flows' API clients share their TLS contexts
 
 __all__ = ["RUNNERS", "chunks", "env_task_runner", "make_task_runner", "parallel_slots", "run_flow", "run_id_of",
            "stop_local_servers", "workers_api"]
@@ -106,17 +110,9 @@ def run_flow(flow: Flow, runner: str = "thread", dask_address: str | None = None
     if isinstance(result, BaseException):
         run_id = state.state_details.flow_run_id
         if run_id is not None and run_id_of(result) is None:
-            try:
-                result._factledger_run_id = str(run_id)  # type: ignore[attr-defined]
-            except AttributeError:  # an exception type without a __dict__
-                pass
+            with_run_id(result, str(run_id))
         raise result
     return result
-
-
-def run_id_of(exc: BaseException) -> str | None:
-    """The id of the flow run that raised `exc` (see `run_flow`), or None."""
-    return getattr(exc, "_factledger_run_id", None)
 
 
 def stop_local_servers() -> None:

@@ -16,6 +16,9 @@ API (JSON; the OpenAPI page is `/docs`, the schema `/openapi.json`):
   "urls"?, "before"?}` -> the same, for `check`
 - `GET /runs/{run_id}` -> the run (`run_summary`) and its verdicts
 - `GET /health` -> status, pid, database, version, checks served
+- `POST /checks/{request_id}/cancel` `{"signal": "SIGINT"|"SIGTERM"?}` -> cancels the check sent with
+  that `request_id` (the CLI does on Ctrl-C): in flight, it stops at its next check and is recorded
+  as cancelled (its caller gets 409 with the run id); not started yet, it will not start
 
 Access: a bearer token (`~/.factledger/service-token`, 0600, generated at the first start) on every
 request but the documentation pages; loopback only unless `--allow-remote`. Request bodies are
@@ -37,6 +40,7 @@ import socket
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -75,6 +79,8 @@ DEFAULT_PORT = 8765
 Provider = Literal[PROVIDERS]  # type: ignore[valid-type]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CLAIM_CHARS)]
 Url = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+CANCELLED_EARLY_KEPT = 100  # cancels of checks not started yet that are remembered (chosen; the CLI sends one at most)
 
 
 class _Strict(BaseModel):
@@ -89,6 +95,7 @@ class ClaimsCheck(_Strict):
     providers: list[Provider] | None = Field(None, description="source providers (default: the service's)")
     urls: list[Url] = Field(default_factory=list, max_length=100, description="candidate pages (urls provider)")
     before: date | None = Field(None, description="ignore sources published after this date")
+    request_id: RequestId | None = Field(None, description="the caller's id of this check, to cancel it by")
 
 
 class ArticleCheck(_Strict):
@@ -100,6 +107,13 @@ class ArticleCheck(_Strict):
     providers: list[Provider] | None = None
     urls: list[Url] = Field(default_factory=list, max_length=100)
     before: date | None = None
+    request_id: RequestId | None = Field(None, description="the caller's id of this check, to cancel it by")
+
+
+class Cancel(_Strict):
+    """Why the check is cancelled: the signal its client got (recorded in `runs.error`)."""
+
+    signal: Literal["SIGINT", "SIGTERM"] | None = None
 
 
 class CheckResult(BaseModel):
@@ -134,14 +148,23 @@ class CheckService:
     checks: int = 0
     failed: int = 0
     busy: bool = False
+    current: str | None = None  # the request id of the check in flight
+    cancelling: str | None = None  # the stop its client asked for (`cancel`), while it runs
+    cancelled_early: deque = field(default_factory=lambda: deque(maxlen=CANCELLED_EARLY_KEPT))
+    _state: threading.Lock = field(default_factory=threading.Lock)
 
-    def run(self, flow, **params: Any) -> CheckResult:
+    def run(self, flow, request_id: str | None = None, **params: Any) -> CheckResult:
         """Run `flow` to its end here (it is async: its own event loop, in this worker thread)."""
         from flows import stopping
 
         with self.lock:
             if stopping.stop_requested():
                 raise CheckFailed(503, "stopping", "the service is stopping", None)
+            with self._state:
+                if request_id is not None and request_id in self.cancelled_early:
+                    self.cancelled_early.remove(request_id)
+                    raise CheckFailed(409, "cancelled", "check cancelled by its client before it started", None)
+                self.current, self.cancelling = request_id, None
             self.busy = True
             try:
                 state = flow(**params, db=str(self.db), quiet=True, return_state=True)
@@ -150,18 +173,40 @@ class CheckService:
             finally:
                 self.busy = False
                 self.checks += 1
+                with self._state:
+                    cancelled_by, self.current, self.cancelling = self.cancelling, None, None
+                if cancelled_by:  # that run has ended: the next check must not see its stop
+                    stopping.withdraw_stop(cancelled_by)
         run_id = str(state.state_details.flow_run_id)
         result = state.result(raise_on_failure=False)
         if isinstance(result, BaseException):
-            self.failed += 1
-            raise _failure(result, run_id) from result
+            failure = _failure(result, run_id, cancelled_by)
+            self.failed += failure.kind != "cancelled"
+            raise failure from result
         return CheckResult(run_id=run_id, status="completed", results=result)
 
+    def cancel(self, request_id: str, signal_name: str | None = None) -> dict:
+        """Stop the check sent with `request_id` at its next check (recorded as cancelled), or, not
+        started yet, never start it. The run id when it has one already."""
+        from flows import stopping
 
-def _failure(exc: BaseException, run_id: str | None) -> CheckFailed:
+        with self._state:
+            if self.current != request_id:
+                self.cancelled_early.append(request_id)
+                return {"status": "cancelled", "run_id": None}
+            if self.cancelling is None:
+                self.cancelling = f"{signal_name} at the client" if signal_name else "cancelled by the client"
+                stopping.request_stop(self.cancelling)
+            runs = stopping.open_runs()
+            return {"status": "cancelling", "run_id": runs[0] if runs else None}
+
+
+def _failure(exc: BaseException, run_id: str | None, cancelled_by: str | None = None) -> CheckFailed:
     from flows import stopping
 
     text = " ".join(str(exc).split()) or type(exc).__name__
+    if cancelled_by and isinstance(exc, Cancelled):
+        return CheckFailed(409, "cancelled", f"run cancelled by its client ({cancelled_by})", run_id)
     if isinstance(exc, Cancelled) or stopping.stop_requested():
         return CheckFailed(503, "cancelled", f"run cancelled: the service is stopping ({stopping.stop_signal()})",
                            run_id)
@@ -246,8 +291,9 @@ def create_app(service: CheckService, token: str, *, max_body: int = MAX_BODY_BY
                   description="Checks claims and articles with the models loaded; every check is a Prefect "
                               "flow run stored in the warehouse under its run id.",
                   dependencies=[Depends(bearer)])
-    errors = {400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 413: {"model": ErrorBody},
-              422: {"model": ErrorBody}, 500: {"model": ErrorBody}, 503: {"model": ErrorBody}}
+    errors = {400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 409: {"model": ErrorBody},
+              413: {"model": ErrorBody}, 422: {"model": ErrorBody}, 500: {"model": ErrorBody},
+              503: {"model": ErrorBody}}
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -277,14 +323,15 @@ def create_app(service: CheckService, token: str, *, max_body: int = MAX_BODY_BY
         """The service is up: what it serves and how many checks it ran."""
         return {"status": "ok", "version": __version__, "pid": os.getpid(), "db": str(service.db),
                 "providers": list(service.providers), "checks": service.checks, "failed": service.failed,
-                "busy": service.busy, "uptime_s": round(time.time() - service.started, 1)}
+                "busy": service.busy, "uptime_s": round(time.time() - service.started, 1),
+                "cancel": True}  # takes a check's request_id and POST /checks/{request_id}/cancel
 
     @app.post("/claims/check", response_model=CheckResult, responses=errors)
     def check_claims(body: ClaimsCheck) -> CheckResult:
         """Verify claims typed in by hand, in one `check-claim` flow run."""
         if body.input_ids is not None and len(body.input_ids) != len(body.claims):
             raise CheckFailed(422, "invalid", f"{len(body.input_ids)} input_ids for {len(body.claims)} claims", None)
-        return service.run(check_claim_flow, claims=list(body.claims),
+        return service.run(check_claim_flow, request_id=body.request_id, claims=list(body.claims),
                            input_ids=list(body.input_ids) if body.input_ids is not None else None,
                            providers=list(body.providers or service.providers), urls=list(body.urls),
                            before=body.before.isoformat() if body.before else None)
@@ -295,9 +342,16 @@ def create_app(service: CheckService, token: str, *, max_body: int = MAX_BODY_BY
         article = body.article
         if "://" not in article:
             article = str(Path(article).expanduser().resolve())
-        return service.run(check_article_flow, article=article, max_claims=body.max_claims,
+        return service.run(check_article_flow, request_id=body.request_id, article=article, max_claims=body.max_claims,
                            max_article_mb=body.max_article_mb, providers=list(body.providers or service.providers),
                            urls=list(body.urls), before=body.before.isoformat() if body.before else None)
+
+    @app.post("/checks/{request_id}/cancel", status_code=202)
+    def cancel_check(request_id: RequestId, body: Cancel | None = None) -> dict:
+        """Cancel the check sent with this `request_id` (the CLI does on Ctrl-C): one in flight stops at
+        its next check and is recorded as cancelled, its caller answered 409 with the run id; one not
+        started yet never starts."""
+        return service.cancel(request_id, body.signal if body else None)
 
     @app.get("/runs/{run_id}", responses={404: {"model": ErrorBody}})
     def get_run(run_id: str) -> dict:

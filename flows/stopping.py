@@ -24,7 +24,7 @@ import duckdb
 from factledger.errors import Cancelled
 
 __all__ = ["cancel_open_runs", "cancelled_runs", "check_stop", "ended_runs", "finished", "open_runs", "reading",
-           "request_stop", "reset", "run_begun", "stop_requested", "stop_signal", "writing"]
+           "request_stop", "reset", "run_begun", "stop_requested", "stop_signal", "withdraw_stop", "writing"]
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,22 @@ _READERS: dict[int, duckdb.DuckDBPyConnection] = {}  # read-only connections ope
 
 
 def request_stop(signal_name: str) -> None:
-    """Ask every run of this process to stop at its next check (called from a signal handler)."""
-    if not _STOP.is_set():
-        _SIGNAL.append(signal_name)
-        _STOP.set()
+    """Ask every run of this process to stop at its next check (called from a signal handler, or by
+    the service for the check its client cancelled). Each request is kept; the first names the stop."""
+    _SIGNAL.append(signal_name)
+    _STOP.set()
+
+
+def withdraw_stop(signal_name: str) -> bool:
+    """Forget the stop requested as `signal_name` once the run it was meant for has ended (the
+    service, after a check its client cancelled), unless another stop was requested too (a
+    SIGTERM meanwhile stays in force). True if the stop was withdrawn."""
+    with _STATE:
+        if not _SIGNAL or set(_SIGNAL) != {signal_name}:
+            return False
+        _SIGNAL.clear()
+        _STOP.clear()
+        return True
 
 
 def stop_requested() -> bool:

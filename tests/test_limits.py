@@ -114,7 +114,7 @@ def test_claims_over_the_cap_are_cut_with_a_warning(splitter):
     from tests.fakes import HashingEmbedder
 
     recorder = Recorder()  # not caplog: importing Prefect re-configures the root logger's handlers
-    logging.getLogger("flows.check").addHandler(recorder)
+    logging.getLogger("flows.steps").addHandler(recorder)  # the step the flows and local checks share
     flows.set_runtime(Runtime(splitter=splitter, embedder=HashingEmbedder(), scorer=RuleScorer()))
     try:
         art = load_article(str(EXAMPLES / "sample_article.md"))
@@ -128,4 +128,4 @@ def test_claims_over_the_cap_are_cut_with_a_warning(splitter):
         assert len(recorder.messages) == 1
     finally:
         flows.set_runtime(None)
-        logging.getLogger("flows.check").removeHandler(recorder)
+        logging.getLogger("flows.steps").removeHandler(recorder)

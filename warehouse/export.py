@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 from factledger.errors import InputError
+from warehouse.db import sql_literal
 
 __all__ = ["EXPORTABLE", "ORDER_BY", "RATING", "claimreview_drafts", "export_table"]
 
@@ -55,8 +56,7 @@ def export_table(con: duckdb.DuckDBPyConnection, name: str, fmt: str, out: str |
     if out.is_dir():
         raise InputError(f"is a directory, not an output file: {out}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    path = str(out).replace("'", "''")
-    con.execute(f"COPY (SELECT * FROM {name} ORDER BY {ORDER_BY[name]}) TO '{path}' {_FORMATS[fmt]}")
+    con.execute(f"COPY (SELECT * FROM {name} ORDER BY {ORDER_BY[name]}) TO {sql_literal(str(out))} {_FORMATS[fmt]}")
     return con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
 
 
@@ -67,10 +67,9 @@ def claimreview_drafts(con: duckdb.DuckDBPyConnection, *, publisher: str, review
         """SELECT lv.claim_id, lv.claim_text, lv.label, lv.confidence, lv.checked_at,
                   a.ref, a.url, a.title, a.published, a.fetched_at
            FROM latest_verdicts lv JOIN claims c USING (claim_id) LEFT JOIN articles a ON a.article_id = c.article_id
-           WHERE ? IS NULL OR a.ref = ? OR a.article_id = ?
-           ORDER BY a.ref NULLS FIRST, c.claim_rank NULLS FIRST, lv.claim_id""",
-        [article, article, article],
-    ).fetchall()
+           WHERE {0} IS NULL OR a.ref = {0} OR a.article_id = {0}
+           ORDER BY a.ref NULLS FIRST, c.claim_rank NULLS FIRST, lv.claim_id""".format(sql_literal(article)),
+    ).fetchall()  # no bound parameter: see sql_literal
     drafts = []
     for claim_id, text, label, conf, checked_at, ref, url, title, published, fetched_at in rows:
         value, words = RATING[label]

@@ -7,6 +7,7 @@ from html import escape
 import duckdb
 
 from factledger.errors import InputError
+from warehouse.db import sql_literal
 
 __all__ = ["article_report"]
 
@@ -23,33 +24,34 @@ mark{padding:0 2px;border-radius:3px}mark a{color:inherit;text-decoration:none}
 
 def article_report(con: duckdb.DuckDBPyConnection, article: str) -> str:
     """HTML for the article whose ref, URL or id is `article`, with its claims' latest verdicts."""
+    # Values written into the SQL (`sql_literal`), not bound: a bound parameter makes DuckDB import
+    # pandas, which a report never uses, and which would double the command's start.
+    lit = sql_literal(article)
     row = con.execute(
         "SELECT article_id, ref, url, title, published, fetched_at, text, text_sha256 FROM articles "
-        "WHERE ref = ? OR url = ? OR article_id = ? ORDER BY fetched_at DESC LIMIT 1",
-        [article, article, article],
+        f"WHERE ref = {lit} OR url = {lit} OR article_id = {lit} ORDER BY fetched_at DESC LIMIT 1",
     ).fetchone()
     if not row:
         raise InputError(f"no stored article with this ref, URL or id: {article}")
     article_id, ref, url, title, published, fetched_at, text, text_sha = row
     claims = con.execute(
-        """SELECT c.claim_id, c.text, c.span_start, c.span_end, lv.label, lv.confidence, lv.run_id, lv.checked_at,
-                  v.rationale, v.needs_review
-           FROM claims c JOIN latest_verdicts lv USING (claim_id)
-           JOIN verdicts v ON v.run_id = lv.run_id AND v.claim_id = lv.claim_id
-           WHERE c.article_id = ? ORDER BY c.claim_rank""",
-        [article_id],
+        f"""SELECT c.claim_id, c.text, c.span_start, c.span_end, lv.label, lv.confidence, lv.run_id, lv.checked_at,
+                   v.rationale, v.needs_review
+            FROM claims c JOIN latest_verdicts lv USING (claim_id)
+            JOIN verdicts v ON v.run_id = lv.run_id AND v.claim_id = lv.claim_id
+            WHERE c.article_id = {sql_literal(article_id)} ORDER BY c.claim_rank""",
     ).fetchall()
     evidence = {}
     for cid, *_rest, run_id, _checked, _why, _review in claims:
         evidence[cid] = con.execute(
-            """SELECT ve.evidence_rank, ve.source_url, ve.passage_text, ve.passage_sha256, ve.fetched_at,
-                      ve.similarity, ve.stance
-               FROM verdict_evidence ve WHERE ve.claim_id = ? AND ve.run_id = ? ORDER BY ve.evidence_rank""",
-            [cid, run_id],
+            f"""SELECT ve.evidence_rank, ve.source_url, ve.passage_text, ve.passage_sha256, ve.fetched_at,
+                       ve.similarity, ve.stance
+                FROM verdict_evidence ve WHERE ve.claim_id = {sql_literal(cid)} AND ve.run_id = {sql_literal(run_id)}
+                ORDER BY ve.evidence_rank""",
         ).fetchall()
     fact_checks = {cid: con.execute(
-        "SELECT DISTINCT publisher, textual_rating, review_url, review_date FROM fact_checks WHERE claim_id = ?",
-        [cid]).fetchall() for cid, *_ in claims}
+        "SELECT DISTINCT publisher, textual_rating, review_url, review_date FROM fact_checks "
+        f"WHERE claim_id = {sql_literal(cid)}").fetchall() for cid, *_ in claims}
 
     # Highlight each sentence span once; several atomic claims may share one sentence, so the
     # highlight carries one numbered link per claim.

@@ -22,7 +22,8 @@ def test_factchecks_shown_first_stored_and_key_never_stored(httpserver, tmp_path
     monkeypatch.setenv("FACTLEDGER_HOME", str(tmp_path / "home"))
     db = tmp_path / "p.duckdb"
     code = main(["-v", "check-claim", "Russia recognised the Taliban government in July 2025.", "--provider", "factchecks",
-                 "--url", httpserver.url_for("/news/a"), "--db", str(db), "--format", "json", "--quiet"])
+                 "--url", httpserver.url_for("/news/a"), "--db", str(db), "--format", "json", "--quiet",
+                 "--prefect"])  # a Prefect flow run: its parameters and artifacts must not hold the key either
     assert code == 0
     captured = capsys.readouterr()
     out, logs = captured.out, captured.err

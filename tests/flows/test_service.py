@@ -132,7 +132,7 @@ def test_every_request_needs_the_token(service):
                                           headers={"Authorization": "Bearer not-the-token"})
         assert wrong.status_code == 401
     health = requests.get(url + "/health", headers=auth(service), timeout=10)
-    assert health.status_code == 200 and health.json()["pid"] == os.getpid()
+    assert health.status_code == 200 and health.json()["pid"] == os.getpid() and health.json()["cancel"] is True
     docs = requests.get(url + "/openapi.json", timeout=10).json()  # the documentation needs no token
     assert {"/claims/check", "/articles/check", "/runs/{run_id}", "/health"} <= set(docs["paths"])
 
@@ -229,6 +229,55 @@ def test_a_stale_state_file_falls_back_to_a_local_check_with_one_line(service, t
     assert q(db, "SELECT count(*) FROM runs WHERE flow_name = 'check-claim' AND status = 'completed'") == [(1,)]
 
 
+def test_ctrl_c_of_a_cli_check_cancels_its_run_in_the_service(service):
+    """SIGINT to a CLI check that the service is answering: the service stops that run at its next
+    check and records it as cancelled, the CLI exits 130 naming the run, and the service goes on."""
+    from flows import stopping
+
+    stance, db = service["stance"], service["db"]
+    stance.armed = True
+    proc = subprocess.Popen([str(BIN / "factledger"), "check-claim", CLAIM + " Stopped by Ctrl-C.", "--db", str(db)],
+                            env=service["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert stance.entered.wait(60), proc.stderr.read() if proc.poll() is not None else "no model call"
+        # Meanwhile an analyst's query reads the warehouse (the service reads it too, and writes it
+        # only to record the run and to store its results): the run is there, running.
+        shown = subprocess.run([str(BIN / "factledger"), "sql", "SELECT status FROM runs WHERE flow_name = "
+                                "'check-claim' ORDER BY started_at DESC LIMIT 1", "--db", str(db), "--format", "csv"],
+                               env=service["env"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert shown.returncode == 0 and shown.stdout.splitlines() == ["status", "running"], shown.stderr
+        proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 20
+        while not stopping.stop_requested():  # the cancel reached the service while the run is in a model call
+            assert time.monotonic() < deadline and proc.poll() is None, "the service was not asked to cancel"
+            time.sleep(0.05)
+        stance.armed = False
+        stance.gate.set()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        stance.armed = False
+        stance.gate.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("Error: stopped by SIGINT; run cancelled, nothing half-written stored: "), err
+    run_id = last.rsplit(" ", 1)[1]
+    assert q(db, "SELECT flow_name, status, error FROM runs WHERE run_id = ?", [run_id]) == [
+        ("check-claim", "cancelled", "cancelled: SIGINT at the client")]
+    assert q(db, "SELECT count(*) FROM verdicts WHERE run_id = ?", [run_id]) == [(0,)]
+    assert not stopping.stop_requested() and out == ""
+    stance.gate.clear()
+    stance.entered.clear()
+    ok = requests.post(service["url"] + "/claims/check", json={"claims": [CLAIM]}, headers=auth(service), timeout=120)
+    assert ok.status_code == 200, ok.text  # the service goes on
+    early = requests.post(service["url"] + "/checks/never-sent/cancel", json={}, headers=auth(service), timeout=10)
+    assert early.status_code == 202 and early.json() == {"status": "cancelled", "run_id": None}
+    refused = requests.post(service["url"] + "/claims/check", json={"claims": [CLAIM], "request_id": "never-sent"},
+                            headers=auth(service), timeout=120)
+    assert refused.status_code == 409 and refused.json()["kind"] == "cancelled"  # cancelled before it started
+
+
 def test_sigterm_marks_the_run_in_flight_cancelled(service):
     """Last: stops the service. A check caught in a model call when SIGTERM arrives is recorded as
     cancelled, its caller told so (503), nothing of it stored, and the state file removed."""
@@ -265,3 +314,33 @@ def test_another_interface_needs_an_explicit_flag(tmp_path):
                           text=True, timeout=60)
     assert proc.returncode == 2 and "--allow-remote" in proc.stderr and proc.stderr.count("\n") == 1
     assert not (tmp_path / "home" / "service.json").exists()
+
+
+def test_a_service_that_cannot_cancel_gets_no_request_id(tmp_path, httpserver):
+    """A service started before checks could be cancelled (its /health does not say `cancel`)
+    refuses fields it does not know: the CLI sends it none, and its answer is printed as usual."""
+    from werkzeug import Response
+
+    home, db = tmp_path / "home", tmp_path / "old.duckdb"
+    home.mkdir(mode=0o700)
+    (home / "service-token").write_text("old-token\n")
+    (home / "service-token").chmod(0o600)
+    (home / "service.json").write_text(json.dumps({"host": "127.0.0.1", "port": httpserver.port, "pid": os.getpid(),
+                                                   "db": str(db.resolve())}))
+    httpserver.expect_request("/health").respond_with_json({"status": "ok", "pid": os.getpid(), "db": str(db.resolve())})
+    row = {"claim": CLAIM, "label": "supported", "confidence": 0.9}
+
+    def check(request):
+        body = request.get_json()
+        if set(body) - {"claims", "input_ids", "providers", "urls", "before"}:
+            return Response(json.dumps({"error": "extra fields not permitted", "kind": "invalid"}), 422,
+                            content_type="application/json")
+        return Response(json.dumps({"run_id": "r-1", "status": "completed", "results": [row]}),
+                        content_type="application/json")
+
+    httpserver.expect_request("/claims/check", method="POST").respond_with_handler(check)
+    proc = subprocess.run([str(BIN / "factledger"), "check-claim", CLAIM, "--db", str(db), "--format", "json"],
+                          env={**os.environ, "FACTLEDGER_HOME": str(home)}, capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [row] and not db.exists()  # answered by that service, not checked here

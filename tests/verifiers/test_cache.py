@@ -126,6 +126,33 @@ def test_bm25_hits_are_reused_until_the_corpus_changes(tmp_path, splitter):
     con.close()
 
 
+def test_bm25_hits_looked_up_ahead_are_the_ones_a_search_uses(tmp_path, splitter, monkeypatch):
+    """`factledger.app.prefetch_lexical` (run while the models load) fills the cache that the
+    verifier's search reads: the search runs no BM25 query of its own and finds the same hits."""
+    from factledger.app import prefetch_lexical
+    from factledger.settings import Thresholds
+    from warehouse.db import connect
+
+    monkeypatch.setenv("FACTLEDGER_HOME", str(tmp_path / "home"))
+    embedder = HashingEmbedder()
+    db = tmp_path / "w.duckdb"
+    con = connect(db)
+    ingest(con, "corpus-run", [EXAMPLES / "corpus"], splitter, embedder)
+    con.close()
+    claims = claims_from_texts(["The Eiffel Tower   was completed in 1889.", "Kabul is the capital of Afghanistan."])
+    prefetch_lexical(db, claims)
+    con = connect(db, read_only=True)
+    try:
+        k = Thresholds().retrieve_candidates
+        fresh = CorpusProvider(con, candidates=k).search_many(claims, embedder.encode([c.text for c in claims]))
+        cached = CorpusProvider(con, candidates=k, cache=ScoreCache(tmp_path / "home" / "model-cache.sqlite"))
+        cached._bm25_sql = "SELECT no_such_column"  # a BM25 query of its own would fail
+        found = cached.search_many(claims, embedder.encode([c.text for c in claims]))
+    finally:
+        con.close()
+    assert all(c.lexical for c in fresh) and [c.lexical for c in found] == [c.lexical for c in fresh]
+
+
 def test_search_many_answers_each_claim_as_search_does(tmp_path, splitter):
     """One matrix product and one rows query for an article's claims: the same candidates, in the
     same order, as asking for each claim alone."""

@@ -219,3 +219,11 @@ def _one_source() -> tuple[list[Source], list[Passage]]:
                  fetched_at=datetime(2025, 1, 1, tzinfo=UTC), content_type=None, raw_sha256="a", text_sha256="a",
                  extractor="test", fetch_status=FetchStatus.OK, status_reason="ok")
     return [src], [Passage(src.source_id, "The bridge opened in 1932.", 0, 26, tuple([0.1] * 384))]
+
+
+@pytest.mark.parametrize("value", ["O'Brien", "a\\b\\'c", "'; DROP TABLE runs; --", "tête-à-tête ''", "", None])
+def test_sql_literal_reads_back_as_the_value_given(db, value):
+    from warehouse.db import sql_literal
+
+    assert db.execute(f"SELECT {sql_literal(value)}").fetchone()[0] == value
+    assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 0  # nothing ran but the SELECT
