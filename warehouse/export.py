@@ -19,7 +19,10 @@ ORDER_BY = {
     "verdict_evidence": "run_id, claim_id, evidence_rank, passage_sha256",
     "verdict_provenance": "run_id, claim_id, evidence_rank, passage_sha256",
     "latest_verdicts": "claim_id",
-    "verdict_history": "claim_id, checked_at, run_id",
+    "verdict_history": "claim_id, checked_at, run_id, review_id NULLS FIRST",
+    "verdicts_current": "claim_id",
+    "review_queue": "queue_rank",
+    "review_history": "claim_id, review_seq",
     "claims_per_article": "article_id",
     "sources_by_domain": "domain NULLS FIRST",
     "source_changes": "url, fetched_at, fetch_status, status_reason, raw_sha256 NULLS FIRST, text_sha256 NULLS FIRST",
@@ -32,6 +35,7 @@ ORDER_BY = {
     "sources": "source_id",
     "verdicts": "run_id, claim_id",
     "evidence": "run_id, claim_id, evidence_rank, passage_id",
+    "reviews": "claim_id, review_seq",
 }
 EXPORTABLE = tuple(ORDER_BY)
 _FORMATS = {"csv": "(FORMAT csv, HEADER true)", "parquet": "(FORMAT parquet)", "jsonl": "(FORMAT json)"}
