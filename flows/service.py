@@ -15,12 +15,15 @@ API (JSON; the OpenAPI page is `/docs`, the schema `/openapi.json`):
 - `POST /articles/check` `{"article": PATH_OR_URL, "max_claims"?, "max_article_mb"?, "providers"?,
   "urls"?, "before"?}` -> the same, for `check`
 - `GET /runs/{run_id}` -> the run (`run_summary`) and its verdicts
+- `POST /reviews` `{"claim_id", "label", "note", "reviewer", "run_id"?, "relied"?, "rejected"?}` ->
+  `{"review": {...}}` (201; 409 when the claim was re-checked since the verdict reviewed), and
+  `GET /reviews/queue?limit=N` -> `{"queue": [...]}` (the review desk, `warehouse.reviews`)
 - `GET /health` -> status, pid, database, version, checks served
 
 Access: a bearer token (`~/.factledger/service-token`, 0600, generated at the first start) on every
 request but the documentation pages; loopback only unless `--allow-remote`. Request bodies are
 capped (`MAX_BODY_BYTES`, 413). Errors are JSON `{"error": one line, "kind", "run_id"?}`:
-400 malformed JSON, 401 no or wrong token, 404, 413, 422 input refused, 503 stopping, 500 a run
+400 malformed JSON, 401 no or wrong token, 404, 409 a stale review, 413, 422 input refused, 503 stopping, 500 a run
 that failed (recorded as failed; the service goes on). SIGTERM / SIGINT: in-flight runs stop at
 their next check and are recorded as cancelled (`flows.stopping`), the state file is removed.
 """
@@ -43,7 +46,7 @@ from pathlib import Path
 from typing import Annotated, Any, Callable, Literal, Sequence
 
 import uvicorn
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
@@ -55,6 +58,7 @@ from factledger import __version__
 from factledger.client import is_loopback
 from factledger.errors import Cancelled, ConfigError, ExtractionError, FactLedgerError, InputError
 from factledger.settings import PROVIDERS
+from warehouse.reviews import MAX_NOTE_CHARS
 
 __all__ = ["MAX_BODY_BYTES", "CheckService", "create_app", "is_loopback", "serve_checks"]
 
@@ -102,6 +106,23 @@ class ArticleCheck(_Strict):
     before: date | None = None
 
 
+class ReviewIn(_Strict):
+    """A person's decision on a claim's machine verdict (as `factledger review CLAIM_ID`)."""
+
+    claim_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    label: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+        description="supported | refuted | not_enough_evidence | conflicting")
+    note: Annotated[str, StringConstraints(max_length=MAX_NOTE_CHARS)]
+    reviewer: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    run_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        None, description="the run of the verdict reviewed (default: the claim's latest); refused (409) when the "
+                          "claim was re-checked since")
+    relied: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=list, max_length=1000, description="passages relied on: passage ids or evidence ranks")
+    rejected: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=list, max_length=1000, description="passages rejected: passage ids or evidence ranks")
+
+
 class CheckResult(BaseModel):
     run_id: str = Field(description="the Prefect flow-run id, also `runs.run_id` in the warehouse")
     status: str
@@ -133,6 +154,7 @@ class CheckService:
     started: float = field(default_factory=time.time)
     checks: int = 0
     failed: int = 0
+    reviews: int = 0
     busy: bool = False
 
     def run(self, flow, **params: Any) -> CheckResult:
@@ -156,6 +178,35 @@ class CheckService:
             self.failed += 1
             raise _failure(result, run_id) from result
         return CheckResult(run_id=run_id, status="completed", results=result)
+
+    def review(self, body: ReviewIn) -> dict:
+        """Store a review, taking its turn with the checks (the service is the one writer)."""
+        from flows import stopping
+        from warehouse.db import opened
+        from warehouse.reviews import StaleReview, record_review
+
+        with self.lock:
+            if stopping.stop_requested():
+                raise CheckFailed(503, "stopping", "the service is stopping", None)
+            try:
+                with opened(self.db) as con:
+                    review = record_review(con, body.claim_id, body.label, body.note, body.reviewer,
+                                           run_id=body.run_id, relied=body.relied, rejected=body.rejected)
+            except StaleReview as exc:
+                raise CheckFailed(409, "stale", str(exc), exc.reviewed_run) from exc
+            except InputError as exc:
+                raise CheckFailed(422, "input", str(exc), None) from exc
+            self.reviews += 1
+        return {"review": review.to_plain()}
+
+    def queue(self, limit: int | None) -> dict:
+        from warehouse.db import opened
+        from warehouse.reviews import review_queue
+
+        with self.lock:  # the service's own writes take turns with this read
+            with opened(self.db, read_only=True) as con:
+                rows = review_queue(con, limit)
+        return json.loads(json.dumps({"queue": rows}, default=str))
 
 
 def _failure(exc: BaseException, run_id: str | None) -> CheckFailed:
@@ -277,7 +328,7 @@ def create_app(service: CheckService, token: str, *, max_body: int = MAX_BODY_BY
         """The service is up: what it serves and how many checks it ran."""
         return {"status": "ok", "version": __version__, "pid": os.getpid(), "db": str(service.db),
                 "providers": list(service.providers), "checks": service.checks, "failed": service.failed,
-                "busy": service.busy, "uptime_s": round(time.time() - service.started, 1)}
+                "reviews": service.reviews, "busy": service.busy, "uptime_s": round(time.time() - service.started, 1)}
 
     @app.post("/claims/check", response_model=CheckResult, responses=errors)
     def check_claims(body: ClaimsCheck) -> CheckResult:
@@ -298,6 +349,18 @@ def create_app(service: CheckService, token: str, *, max_body: int = MAX_BODY_BY
         return service.run(check_article_flow, article=article, max_claims=body.max_claims,
                            max_article_mb=body.max_article_mb, providers=list(body.providers or service.providers),
                            urls=list(body.urls), before=body.before.isoformat() if body.before else None)
+
+    @app.post("/reviews", status_code=201, responses={**errors, 409: {"model": ErrorBody}})
+    def post_review(body: ReviewIn) -> dict:
+        """Store a person's verdict on a claim (append-only; it supersedes earlier reviews of the
+        claim). 422 for an unknown claim, label or passage; 409 when the verdict named by `run_id`
+        is no longer the claim's latest (re-checked since)."""
+        return service.review(body)
+
+    @app.get("/reviews/queue", responses=errors)
+    def get_review_queue(limit: Annotated[int | None, Query(ge=1, le=100_000)] = None) -> dict:
+        """The claims waiting for a person (`review_queue`), most urgent first."""
+        return service.queue(limit)
 
     @app.get("/runs/{run_id}", responses={404: {"model": ErrorBody}})
     def get_run(run_id: str) -> dict:
