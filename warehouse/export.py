@@ -66,17 +66,20 @@ def export_table(con: duckdb.DuckDBPyConnection, name: str, fmt: str, out: str |
 
 def claimreview_drafts(con: duckdb.DuckDBPyConnection, *, publisher: str, review_base_url: str,
                        article: str | None = None) -> list[dict]:
-    """One draft schema.org ClaimReview per claim's latest verdict, for a human to sign off."""
+    """One schema.org ClaimReview per claim, from the decision that stands (`verdicts_current`).
+    A machine verdict is a draft (`creativeWorkStatus: Draft`) for a human to sign off; only a
+    verdict a reviewer confirmed or overruled leaves Draft (`Published`, dated the review)."""
     rows = con.execute(
-        """SELECT lv.claim_id, lv.claim_text, lv.label, lv.confidence, lv.checked_at,
-                  a.ref, a.url, a.title, a.published, a.fetched_at
-           FROM latest_verdicts lv JOIN claims c USING (claim_id) LEFT JOIN articles a ON a.article_id = c.article_id
+        """SELECT vc.claim_id, vc.claim_text, vc.label, vc.decided_by, vc.machine_label, vc.machine_confidence,
+                  vc.checked_at, vc.reviewer, vc.reviewed_at, a.ref, a.url, a.title, a.published, a.fetched_at
+           FROM verdicts_current vc JOIN claims c USING (claim_id) LEFT JOIN articles a ON a.article_id = c.article_id
            WHERE ? IS NULL OR a.ref = ? OR a.article_id = ?
-           ORDER BY a.ref NULLS FIRST, c.claim_rank NULLS FIRST, lv.claim_id""",
+           ORDER BY a.ref NULLS FIRST, c.claim_rank NULLS FIRST, vc.claim_id""",
         [article, article, article],
     ).fetchall()
     drafts = []
-    for claim_id, text, label, conf, checked_at, ref, url, title, published, fetched_at in rows:
+    for (claim_id, text, label, decided_by, machine_label, conf, checked_at, reviewer, reviewed_at, ref, url, title,
+         published, fetched_at) in rows:
         value, words = RATING[label]
         appearance = url or ref
         item = {
@@ -87,6 +90,13 @@ def claimreview_drafts(con: duckdb.DuckDBPyConnection, *, publisher: str, review
         }
         if appearance:
             item["appearance"] = [{"@type": "CreativeWork", "url": appearance}]
+        if decided_by == "reviewer":
+            how = "confirmed" if label == machine_label else f"overruled the machine's {machine_label}"
+            status, day = "Published", reviewed_at.date().isoformat()
+            description = f"Verdict {label}, decided by a fact-checker ({reviewer}, {day}; {how})."
+        else:
+            status, day = "Draft", datetime.now(UTC).date().isoformat()
+            description = f"DRAFT for human sign-off: FactLedger verdict {label} (confidence {conf:.2f})."
         drafts.append({
             "@context": "https://schema.org",
             "@type": "ClaimReview",
@@ -96,9 +106,9 @@ def claimreview_drafts(con: duckdb.DuckDBPyConnection, *, publisher: str, review
             "author": {"@type": "Organization", "name": publisher},
             "reviewRating": {"@type": "Rating", "ratingValue": value, "bestRating": 5, "worstRating": 1,
                              "alternateName": words},
-            "datePublished": datetime.now(UTC).date().isoformat(),
-            "creativeWorkStatus": "Draft",
-            "description": f"DRAFT for human sign-off: FactLedger verdict {label} (confidence {conf:.2f}).",
+            "datePublished": day,
+            "creativeWorkStatus": status,
+            "description": description,
         })
     return drafts
 
