@@ -154,8 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(pa)
     _add_device(pa)
 
-    p = sub.add_parser("export", help="export a view or table (CSV, Parquet, JSON Lines) or draft ClaimReview JSON-LD")
-    p.add_argument("--format", choices=("csv", "parquet", "jsonl", "claimreview"), default="csv")
+    p = sub.add_parser("export", help="export a view or table (CSV, Parquet, JSON Lines), ClaimReview JSON-LD, or "
+                                      "the reviewed (claim, passage, label) pairs for training")
+    p.add_argument("--format", choices=("csv", "parquet", "jsonl", "claimreview", "training"), default="csv",
+                   help="training: the reviewed pairs as JSON Lines in the nli-train schema (--view is not used)")
     p.add_argument("--view", default="verdict_evidence", help="view or table to export (default: verdict_evidence)")
     p.add_argument("--out", required=True, metavar="PATH", help="output file")
     p.add_argument("--article", default=None, help="claimreview: only this article (ref, URL or id)")
@@ -879,12 +881,14 @@ def cmd_sql(args) -> int:
 
 def cmd_export(args) -> int:
     from warehouse.db import opened
-    from warehouse.export import export_table, write_claimreview
+    from warehouse.export import export_table, write_claimreview, write_training
 
     with opened(_db(args), read_only=True) as con:
         if args.format == "claimreview":
             n = write_claimreview(con, args.out, publisher=args.publisher, review_base_url=args.review_base_url,
                                   article=_article_key(args.article))
+        elif args.format == "training":
+            n = write_training(con, args.out)
         else:
             n = export_table(con, args.view, args.format, args.out)
     print(f"{n} rows written to {args.out}")

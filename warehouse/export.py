@@ -10,7 +10,8 @@ import duckdb
 
 from factledger.errors import InputError
 
-__all__ = ["EXPORTABLE", "ORDER_BY", "RATING", "claimreview_drafts", "export_table"]
+__all__ = ["EXPORTABLE", "ORDER_BY", "RATING", "claimreview_drafts", "export_table", "write_claimreview",
+           "write_training"]
 
 # Each exportable view or table with the key its rows are written in: unique (a table's primary
 # key, or what makes a view's row unique) so that the same warehouse always exports the same file,
@@ -111,6 +112,16 @@ def claimreview_drafts(con: duckdb.DuckDBPyConnection, *, publisher: str, review
             "description": description,
         })
     return drafts
+
+
+def write_training(con: duckdb.DuckDBPyConnection, out: str | Path) -> int:
+    """The reviewed (claim, passage, label) pairs (`warehouse.reviews.training_pairs`) as JSON Lines
+    in the nli-train schema, ordered by id; returns the number of pairs."""
+    from warehouse.reviews import training_pairs
+
+    pairs = training_pairs(con)
+    Path(out).write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs), encoding="utf-8")
+    return len(pairs)
 
 
 def write_claimreview(con, out: str | Path, **kwargs) -> int:

@@ -18,7 +18,8 @@ import duckdb
 from factledger.errors import InputError, WarehouseError
 from factledger.records import Label
 
-__all__ = ["MAX_NOTE_CHARS", "Review", "StaleReview", "check_label", "check_text", "record_review", "review_queue"]
+__all__ = ["MAX_NOTE_CHARS", "PAIR_LABEL", "Review", "StaleReview", "check_label", "check_text", "record_review",
+           "review_queue", "training_pairs"]
 
 MAX_NOTE_CHARS = 10_000  # a note longer than this is refused (chosen: a page of text)
 LABELS = tuple(label.value for label in Label)
@@ -163,3 +164,35 @@ def review_queue(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> li
     cur = con.execute(f"SELECT {', '.join(QUEUE_COLUMNS)} FROM review_queue ORDER BY queue_rank"
                       + (" LIMIT ?" if limit else ""), [limit] if limit else [])
     return [dict(zip(QUEUE_COLUMNS, row)) for row in cur.fetchall()]
+
+
+# The nli-train label of a (claim, passage) pair a reviewer relied on, by the reviewer's verdict.
+# A passage relied on for `supported` entails the claim, for `refuted` contradicts it; relied on for
+# `not_enough_evidence`, it is about the claim but settles nothing (neutral). A rejected passage is
+# neutral whatever the verdict (the reviewer says it does not bear on the claim). `conflicting`
+# says nothing about one passage alone: its relied-on passages are left out.
+PAIR_LABEL = {"supported": "entailment", "refuted": "contradiction", "not_enough_evidence": "neutral"}
+
+
+def training_pairs(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The (claim, passage, label) pairs of every claim's current review (superseded reviews are
+    left out), in the nli-train schema (`../shared/data/nli-train/README.md`): id, dataset,
+    split, premise (the passage), hypothesis (the claim), label, label_orig (the reviewer's verdict,
+    or `rejected`). Ordered by id."""
+    rows = con.execute(
+        """SELECT r.claim_id, c.text, r.label, p.passage_id, p.text, kind
+           FROM (SELECT * FROM reviews QUALIFY row_number() OVER (PARTITION BY claim_id ORDER BY review_seq DESC) = 1) r
+           JOIN claims c ON c.claim_id = r.claim_id,
+           LATERAL (SELECT unnest(r.relied_passages) AS passage_id, 'relied' AS kind
+                    UNION ALL SELECT unnest(r.rejected_passages), 'rejected') u
+           JOIN passages p ON p.passage_id = u.passage_id"""
+    ).fetchall()
+    pairs = []
+    for claim_id, claim, label, passage_id, passage, kind in rows:
+        pair_label = "neutral" if kind == "rejected" else PAIR_LABEL.get(label)
+        if pair_label is None:
+            continue
+        pairs.append({"id": f"factledger-reviews:review:{claim_id}:{passage_id}", "dataset": "factledger-reviews",
+                      "split": "review", "premise": passage, "hypothesis": claim, "label": pair_label,
+                      "label_orig": label if kind == "relied" else "rejected"})
+    return sorted(pairs, key=lambda p: p["id"])
