@@ -140,3 +140,62 @@ def test_a_stale_review_through_the_service_says_so(desk):
     ok = cli(desk, "review", claim_id(EIFFEL), "--verdict", "refuted", "--note", "n", "--run", run2)
     assert ok.returncode == 0, ok.stderr
     assert q(desk["db"], "SELECT run_id FROM reviews") == [(run2,)]
+
+
+def test_two_reviewers_at_once_lose_nothing(desk):
+    """Two reviewers post at the same moment, many times, on the same claims: every review is
+    stored once, each supersedes exactly the one before it, and the last one decides."""
+    url, h = desk["url"], desk["auth"]
+    start = threading.Barrier(2)
+    answers: dict[str, list] = {"ana": [], "bo": []}
+
+    def reviewer(name: str, label: str) -> None:
+        start.wait()
+        with requests.Session() as s:
+            for i in range(10):
+                for text in (EIFFEL, MOON):
+                    r = s.post(url + "/reviews", json={"claim_id": claim_id(text), "label": label,
+                                                       "note": f"{name} {i}", "reviewer": name}, headers=h, timeout=60)
+                    answers[name].append((r.status_code, r.json()))
+
+    threads = [threading.Thread(target=reviewer, args=("ana", "refuted")),
+               threading.Thread(target=reviewer, args=("bo", "supported"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    sent = [a for name in answers for a in answers[name]]
+    assert len(sent) == 40 and {status for status, _ in sent} == {201}, [a for a in sent if a[0] != 201][:2]
+    returned = {body["review"]["review_id"] for _, body in sent}
+    stored = q(desk["db"], "SELECT review_id, claim_id, review_seq, supersedes, reviewer, label, note FROM reviews "
+                           "ORDER BY claim_id, review_seq")
+    assert {r[0] for r in stored} == returned and len(stored) == 40
+    assert len({r[2] for r in stored}) == 40
+    for text in (EIFFEL, MOON):
+        chain = [r for r in stored if r[1] == claim_id(text)]
+        assert len(chain) == 20
+        assert {r[6] for r in chain} == {f"{n} {i}" for n in ("ana", "bo") for i in range(10)}
+        assert [r[3] for r in chain] == [None] + [r[0] for r in chain[:-1]]  # each supersedes the one before
+        last = chain[-1]
+        assert q(desk["db"], "SELECT label, reviewer, review_id FROM verdicts_current WHERE claim_id = ?",
+                 [claim_id(text)]) == [(last[5], last[4], last[0])]
+        assert q(desk["db"], "SELECT review_id FROM review_history WHERE claim_id = ? AND is_current",
+                 [claim_id(text)]) == [(last[0],)]
+    assert desk["service"].reviews == 40
+
+
+def test_two_cli_reviewers_at_once_through_the_service(desk):
+    procs = [subprocess.Popen([str(BIN / "factledger"), "review", claim_id(text), "--verdict", label, "--note", "n",
+                               "--reviewer", name, "--db", str(desk["db"])], env=desk["env"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=ROOT)
+             for text, label, name in ((EIFFEL, "refuted", "ana"), (EIFFEL, "supported", "bo"),
+                                       (MOON, "refuted", "ana"))]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outs
+    assert all(err == "" for _, err in outs)
+    assert desk["service"].reviews == 3
+    assert sorted(q(desk["db"], "SELECT reviewer, label FROM reviews")) == [("ana", "refuted"), ("ana", "refuted"),
+                                                                          ("bo", "supported")]
+    chain = q(desk["db"], "SELECT review_id, supersedes FROM reviews WHERE claim_id = ? ORDER BY review_seq",
+              [claim_id(EIFFEL)])
+    assert chain[0][1] is None and chain[1][1] == chain[0][0]
