@@ -314,13 +314,15 @@ def format_results(rows: Sequence[dict], width: int = PLAIN_WIDTH) -> str:
 
 
 def _print_results(rows: list[dict], fmt: str) -> None:
+    _print_rows(rows, fmt, "No check-worthy claims found.", lambda: format_results(rows, _output_width()))
+
+
+def _print_rows(rows: list[dict], fmt: str, empty: str, text: Callable[[], str]) -> None:
+    """`rows` as JSON, or `text()` (`empty` when there are none)."""
     if fmt == "json":
         print(json.dumps(rows, indent=2, ensure_ascii=False, default=_jsonable))
-        return
-    if not rows:
-        print("No check-worthy claims found.")
-        return
-    print(format_results(rows, _output_width()))
+    else:
+        print(text() if rows else empty)
 
 
 def _providers(args) -> list[str]:
@@ -973,15 +975,10 @@ def _local_review(args, payload: dict) -> dict:
 
 
 def _print_queue(rows: list[dict], fmt: str) -> None:
-    if fmt == "json":
-        print(json.dumps(rows, indent=2, ensure_ascii=False, default=_jsonable))
-        return
-    if not rows:
-        print("The review queue is empty.")
-        return
-    print(_table(["#", "claim_id", "label", "confidence", "priority", "reasons", "claim"],
-                 [(r["queue_rank"], r["claim_id"], r["label"], f"{r['confidence']:.2f}", f"{r['priority']:.3f}",
-                   ", ".join(r["reasons"]), r["claim_text"]) for r in rows]))
+    _print_rows(rows, fmt, "The review queue is empty.", lambda: _table(
+        ["#", "claim_id", "label", "confidence", "priority", "reasons", "claim"],
+        [(r["queue_rank"], r["claim_id"], r["label"], f"{r['confidence']:.2f}", f"{r['priority']:.3f}",
+          ", ".join(r["reasons"]), r["claim_text"]) for r in rows]))
 
 
 def cmd_report(args) -> int:

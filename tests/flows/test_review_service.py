@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT
+from tests.flows.test_service import q
 from tests.reviewdesk import Machine, check, claim_id
 from warehouse.db import connect
 
@@ -56,14 +57,6 @@ def desk(tmp_path, monkeypatch):
     thread.join(30)
     remove_state()
     sock.close()
-
-
-def q(db, sql, params=()):
-    con = connect(db, read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def cli(desk, *argv):

@@ -9,17 +9,10 @@ import uuid
 
 import pytest
 
-from extractors.articles import load_article
-from extractors.checkworthy import RuleScorer
-from extractors.claims import extract_claims
 from factledger.cli import main
-from factledger.corpus import ingest
-from factledger.settings import Thresholds
 from tests.conftest import EXAMPLES
 from tests.reviewdesk import Machine, check, claim_id
-from verifiers.pipeline import Verifier
-from verifiers.providers import CorpusProvider
-from verifiers.stance import ConflictRuleStance
+from tests.warehouse.test_exports import checked_db  # noqa: F401 -- the fixture: the example article, checked
 from warehouse.db import connect
 from warehouse.export import RATING, claimreview_drafts
 from warehouse.report import COLOURS
@@ -29,29 +22,10 @@ ARTICLE = EXAMPLES / "sample_article.md"
 OTHER = {"supported": "refuted", "refuted": "supported", "conflicting": "refuted", "not_enough_evidence": "refuted"}
 
 
-@pytest.fixture(scope="module")
-def checked(tmp_path_factory, splitter, embedder):
-    path = tmp_path_factory.mktemp("reviewed") / "checked.duckdb"
-    con = connect(path)
-    ingest(con, "corpus", [EXAMPLES / "corpus"], splitter, embedder)
-    run_id = str(uuid.uuid4())
-    from warehouse.store import RunInfo, finish_run, start_run, store_article_results
-
-    start_run(con, RunInfo(run_id, "check-article", "test", embedder.name, "1", "rules", "v1", "rules", "sm", ("corpus",)))
-    art = load_article(str(ARTICLE))
-    claims = extract_claims(art, splitter, RuleScorer(), min_score=Thresholds().checkworthy_min_score)
-    t = Thresholds(support_min_similarity=0.3, topical_min_similarity=0.2)
-    store_article_results(con, run_id, art, Verifier([CorpusProvider(con)], embedder, ConflictRuleStance(splitter.nlp),
-                                                     t).check(claims))
-    finish_run(con, run_id)
-    con.close()
-    return path
-
-
 @pytest.fixture()
-def db_copy(checked, tmp_path):
+def db_copy(checked_db, tmp_path):
     path = tmp_path / "copy.duckdb"
-    shutil.copy(checked, path)
+    shutil.copy(checked_db[0], path)
     return path
 
 
