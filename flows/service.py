@@ -41,6 +41,8 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import quote
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Callable, Literal, Sequence
@@ -48,7 +50,7 @@ from typing import Annotated, Any, Callable, Literal, Sequence
 import uvicorn
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.security import HTTPBearer
 from prefect import flow
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -58,6 +60,7 @@ from factledger import __version__
 from factledger.client import is_loopback
 from factledger.errors import Cancelled, ConfigError, ExtractionError, FactLedgerError, InputError
 from factledger.settings import PROVIDERS
+from flows.review_page import COOKIE, PAGE_OPEN_PATHS, add_review_pages, is_page
 from warehouse.reviews import MAX_NOTE_CHARS
 
 __all__ = ["MAX_BODY_BYTES", "CheckService", "create_app", "is_loopback", "serve_checks"]
@@ -245,11 +248,16 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if scope["path"] not in OPEN_PATHS and not secrets.compare_digest(headers.get(b"authorization", b""),
-                                                                           self._token):
-            response = _error(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token "
-                                                   "from ~/.factledger/service-token>)",
-                              headers={"WWW-Authenticate": "Bearer"})
+        path = scope["path"]
+        if path not in OPEN_PATHS and path not in PAGE_OPEN_PATHS and not self._allowed(path, headers):
+            if is_page(path) and scope["method"] == "GET":  # a person in a browser: the sign-in page
+                query = scope.get("query_string", b"").decode("latin-1")
+                response = RedirectResponse("/login?next=" + quote(path + ("?" + query if query else ""), safe=""),
+                                            status_code=303)
+            else:
+                response = _error(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token "
+                                                       "from ~/.factledger/service-token>)",
+                                  headers={"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)
             return
         declared = headers.get(b"content-length")
@@ -283,6 +291,20 @@ class Guard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _allowed(self, path: str, headers: dict) -> bool:
+        """The bearer token in the header; on the review pages, also the cookie `/login` sets."""
+        if secrets.compare_digest(headers.get(b"authorization", b""), self._token):
+            return True
+        if not is_page(path):
+            return False
+        cookies = SimpleCookie()
+        try:
+            cookies.load(headers.get(b"cookie", b"").decode("latin-1"))
+        except CookieError:
+            return False
+        given = cookies.get(COOKIE)
+        return given is not None and secrets.compare_digest(f"Bearer {given.value}".encode(), self._token)
 
     async def _too_large(self, scope, receive, send) -> None:
         await _error(413, "too_large", f"request body over {self.max_body} bytes")(scope, receive, send)
@@ -361,6 +383,8 @@ def create_app(service: CheckService, token: str, *, max_body: int = MAX_BODY_BY
     def get_review_queue(limit: Annotated[int | None, Query(ge=1, le=100_000)] = None) -> dict:
         """The claims waiting for a person (`review_queue`), most urgent first."""
         return service.queue(limit)
+
+    add_review_pages(app, service, token)
 
     @app.get("/runs/{run_id}", responses={404: {"model": ErrorBody}})
     def get_run(run_id: str) -> dict:

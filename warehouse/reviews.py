@@ -19,7 +19,7 @@ from factledger.errors import InputError, WarehouseError
 from factledger.records import Label
 
 __all__ = ["MAX_NOTE_CHARS", "PAIR_LABEL", "Review", "StaleReview", "check_label", "check_text", "record_review",
-           "review_queue", "training_pairs"]
+           "claim_for_review", "review_queue", "training_pairs"]
 
 MAX_NOTE_CHARS = 10_000  # a note longer than this is refused (chosen: a page of text)
 LABELS = tuple(label.value for label in Label)
@@ -196,3 +196,61 @@ def training_pairs(con: duckdb.DuckDBPyConnection) -> list[dict]:
                       "split": "review", "premise": passage, "hypothesis": claim, "label": pair_label,
                       "label_orig": label if kind == "relied" else "rejected"})
     return sorted(pairs, key=lambda p: p["id"])
+
+
+# The stances that speak for each verdict: their passages are shown first on the review page.
+SIDE = {"supported": ("supports",), "refuted": ("refutes",), "conflicting": ("supports", "refutes"),
+        "not_enough_evidence": ()}
+
+
+def claim_for_review(con: duckdb.DuckDBPyConnection, claim_id: str) -> dict:
+    """What a reviewer needs to decide on one claim: the claim and its sentence in the article, the
+    decision that stands (`verdicts_current`), the latest machine verdict (label, confidence,
+    rationale, needs_review, run), its evidence passages with source, credibility, fetch time and
+    hash (those whose stance speaks for the verdict first, then by rank), published fact-checks,
+    and the claim's reviews, newest first. InputError for an unknown claim."""
+    cur = con.execute("SELECT * FROM verdicts_current WHERE claim_id = ?", [claim_id])
+    row = cur.fetchone()
+    if row is None:
+        raise InputError(f"no checked claim with this id: {claim_id}")
+    current = dict(zip([d[0] for d in cur.description], row))
+    run_id = current["machine_run_id"]
+    claim = _one(con, "SELECT c.text, c.sentence_text, c.span_start, c.span_end, c.checkworthiness, a.ref, a.title, "
+                      "a.text AS article_text FROM claims c LEFT JOIN articles a ON a.article_id = c.article_id "
+                      "WHERE c.claim_id = ?", [claim_id])
+    verdict = _one(con, "SELECT label, confidence, rationale, needs_review, run_id, checked_at FROM verdicts "
+                        "WHERE run_id = ? AND claim_id = ?", [run_id, claim_id])
+    evidence = _all(con, """SELECT ve.evidence_rank AS rank, e.passage_id, ve.passage_text, ve.source_url,
+                                   ve.fetched_at, ve.passage_sha256, ve.stance, ve.similarity, vp.credibility
+                            FROM verdict_evidence ve
+                            JOIN evidence e ON e.run_id = ve.run_id AND e.claim_id = ve.claim_id
+                                 AND e.evidence_rank = ve.evidence_rank
+                            JOIN verdict_provenance vp ON vp.run_id = ve.run_id AND vp.claim_id = ve.claim_id
+                                 AND vp.evidence_rank = ve.evidence_rank
+                            WHERE ve.run_id = ? AND ve.claim_id = ? ORDER BY ve.evidence_rank""", [run_id, claim_id])
+    side = SIDE[verdict["label"]]
+    for e in evidence:
+        e["deciding"] = e["stance"] in side
+    evidence.sort(key=lambda e: (not e["deciding"], e["rank"]))
+    before = after = sentence = None
+    text, start, end = claim["article_text"], claim["span_start"], claim["span_end"]
+    if text is not None and start is not None:
+        lo, hi = max(0, start - 600), min(len(text), end + 600)
+        before, sentence, after = text[lo:start], text[start:end], text[end:hi]
+    return {"claim_id": claim_id, "claim": claim, "current": current, "verdict": verdict, "evidence": evidence,
+            "context": {"before": before, "sentence": sentence, "after": after},
+            "fact_checks": _all(con, "SELECT DISTINCT publisher, textual_rating, review_url FROM fact_checks "
+                                     "WHERE claim_id = ? ORDER BY review_url", [claim_id]),
+            "reviews": _all(con, "SELECT review_id, label, machine_label, note, reviewer, reviewed_at, run_id "
+                                 "FROM reviews WHERE claim_id = ? ORDER BY review_seq DESC", [claim_id])}
+
+
+def _all(con, sql: str, params: list) -> list[dict]:
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def _one(con, sql: str, params: list) -> dict:
+    rows = _all(con, sql, params)
+    return rows[0]

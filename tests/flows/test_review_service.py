@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,20 +25,15 @@ EIFFEL = "The Eiffel Tower was completed in 1889."
 MOON = "The Moon is made of cheese."
 
 
-@pytest.fixture()
-def desk(tmp_path, monkeypatch):
+@contextmanager
+def serving(db: Path, home: Path):
+    """The service's app for `db` on a free loopback port in a thread (no models: reviews and
+    pages need none), its state file in `home` as `factledger serve` writes it."""
     import uvicorn
 
     from factledger.client import ensure_token, remove_state, write_state
     from flows.service import CheckService, _bind, create_app
 
-    home = tmp_path / "home"
-    monkeypatch.setenv("FACTLEDGER_HOME", str(home))
-    db = (tmp_path / "desk.duckdb").resolve()
-    con = connect(db)
-    run = check(con, Machine(EIFFEL, "supported", 0.5, needs_review=True, passages=("It opened in 1889.",)),
-                Machine(MOON, "conflicting", 0.6))
-    con.close()
     token = ensure_token()
     sock = _bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
@@ -50,13 +46,27 @@ def desk(tmp_path, monkeypatch):
         thread.join(0.05)
     assert server.started
     write_state("127.0.0.1", port, db)
-    url = f"http://127.0.0.1:{port}"
-    yield {"url": url, "db": db, "run": run, "token": token, "service": service,
-           "env": {**os.environ, "FACTLEDGER_HOME": str(home)}, "auth": {"Authorization": f"Bearer {token}"}}
-    server.should_exit = True
-    thread.join(30)
-    remove_state()
-    sock.close()
+    try:
+        yield {"url": f"http://127.0.0.1:{port}", "db": db, "token": token, "service": service,
+               "env": {**os.environ, "FACTLEDGER_HOME": str(home)}, "auth": {"Authorization": f"Bearer {token}"}}
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        remove_state()
+        sock.close()
+
+
+@pytest.fixture()
+def desk(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("FACTLEDGER_HOME", str(home))
+    db = (tmp_path / "desk.duckdb").resolve()
+    con = connect(db)
+    run = check(con, Machine(EIFFEL, "supported", 0.5, needs_review=True, passages=("It opened in 1889.",)),
+                Machine(MOON, "conflicting", 0.6))
+    con.close()
+    with serving(db, home) as served:
+        yield {**served, "run": run}
 
 
 def cli(desk, *argv):
