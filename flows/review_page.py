@@ -3,7 +3,8 @@
 `/review` is the queue, `/review/claims/{claim_id}` one claim: its sentence in the article, the
 machine verdict with confidence and rationale, every evidence passage with source, credibility,
 fetch time and hash (those that speak for the verdict first), a form to confirm or set the verdict,
-mark passages relevant or not and add a note, and the claim's review history. Plain HTML forms
+mark passages relevant or not and add a note, "check again" (a `recheck-claims` flow run), and the
+claim's review history. Plain HTML forms
 (Jinja2 templates in `flows/templates/`, one stylesheet in `flows/static/`, no script, nothing from
 another host): usable offline and by keyboard. Access: the service's token, given once on `/login`,
 which sets it as an HttpOnly, SameSite=Strict cookie that these pages (and only these) accept.
@@ -83,12 +84,13 @@ def add_review_pages(app: FastAPI, service, token: str) -> None:
         return page("queue.html", rows=rows)
 
     @app.get("/review/claims/{claim_id}", include_in_schema=False)
-    async def claim_page(claim_id: str, saved: str | None = None) -> HTMLResponse:
+    async def claim_page(claim_id: str, saved: str | None = None, rechecked: str | None = None) -> HTMLResponse:
         try:
             claim = await run_in_threadpool(read, claim_for_review, claim_id)
         except InputError as exc:
             return page("queue.html", 404, rows=[], error=str(exc))
-        return page("claim.html", c=claim, labels=labels, reviewer=getpass.getuser(), saved=saved, error=None)
+        return page("claim.html", c=claim, labels=labels, reviewer=getpass.getuser(), saved=saved, error=None,
+                    rechecked=rechecked)
 
     @app.post("/review/claims/{claim_id}", include_in_schema=False)
     async def save_review(claim_id: str, request: Request):
@@ -113,6 +115,25 @@ def add_review_pages(app: FastAPI, service, token: str) -> None:
             return page("queue.html", 404, rows=[], error=str(exc))
         return page("claim.html", status, c=claim, labels=labels, reviewer=form.get("reviewer") or getpass.getuser(),
                     saved=None, error=error)
+
+
+    @app.post("/review/claims/{claim_id}/recheck", include_in_schema=False)
+    async def check_again(claim_id: str):
+        """Verify the claim again now (a `recheck-claims` flow run, taking its turn as every check)."""
+        from flows.batch import recheck_claims_flow
+
+        try:
+            result = await run_in_threadpool(service.run, recheck_claims_flow, claim_ids=[claim_id],
+                                              providers=list(service.providers))
+        except CheckFailed as exc:
+            error = str(exc) + (f" (run {exc.run_id})" if exc.run_id else "")
+            try:
+                claim = await run_in_threadpool(read, claim_for_review, claim_id)
+            except InputError as missing:
+                return page("queue.html", 404, rows=[], error=str(missing))
+            return page("claim.html", exc.status, c=claim, labels=labels, reviewer=getpass.getuser(), saved=None,
+                        error=error)
+        return RedirectResponse(f"/review/claims/{quote(claim_id)}?rechecked={quote(result.run_id)}", status_code=303)
 
 
 def _form(body: bytes) -> dict[str, str]:

@@ -20,6 +20,7 @@ import requests
 
 from tests.conftest import ROOT
 from tests.flows.test_review_service import BIN, serving
+from tests.flows.test_service import auth, q, service  # noqa: F401 -- `service`: the warm service, cheap models
 from tests.warehouse.test_exports import checked_db  # noqa: F401 -- the fixture: the example article, checked
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -54,6 +55,7 @@ def site(checked_db, tmp_path, monkeypatch):
 
 @pytest.fixture()
 def browser():
+    need_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -195,3 +197,34 @@ def test_pages_need_the_cookie_and_the_cookie_opens_only_the_pages(site):
     assert r.status_code == 401  # the API still wants the bearer token
     assert requests.get(site["url"] + "/review", cookies={"factledger_token": "wrong"}, timeout=10,
                         allow_redirects=False).status_code == 303
+
+
+def sign_in(page, url: str, token: str) -> None:
+    page.goto(url + "/login")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(url + "/review")
+
+
+@pytest.mark.slow
+def test_check_again_adds_a_machine_verdict_to_the_history(service, browser):
+    """The warm service with its (cheap) models: "Check again" on a claim's page runs a
+    `recheck-claims` flow, and the claim, keeping its id, has a second machine verdict."""
+    text = "The Eiffel Tower was completed in 1889 and is 330 metres tall."
+    first = requests.post(service["url"] + "/claims/check", json={"claims": [text]}, headers=auth(service), timeout=120)
+    assert first.status_code == 200, first.text
+    run1 = first.json()["run_id"]
+    ((cid,),) = q(service["db"], "SELECT claim_id FROM verdicts WHERE run_id = ?", [run1])
+    page = browser.new_page()
+    sign_in(page, service["url"], service["token"])
+    page.goto(f"{service['url']}/review/claims/{cid}")
+    assert f"run {run1}" in page.locator("main").inner_text()
+    page.get_by_role("button", name="Check again").click()
+    page.wait_for_url(f"{service['url']}/review/claims/{cid}?rechecked=*")
+    run2 = page.url.rsplit("=", 1)[1]
+    assert run2 != run1 and f"Checked again: run {run2}" in page.get_by_role("status").inner_text()
+    assert f"run {run2}" in page.locator(".panel").nth(1).inner_text()  # the machine verdict shown is the new one
+    assert q(service["db"], "SELECT run_id, flow_name FROM verdict_history WHERE claim_id = ? ORDER BY checked_at",
+             [cid]) == [(run1, "check-claim"), (run2, "recheck")]
+    assert q(service["db"], "SELECT status FROM runs WHERE run_id = ?", [run2]) == [("completed",)]
+

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from factledger.errors import InputError
+from factledger.records import Claim
 from tests.reviewdesk import Machine, check, claim_id, passage_ids
 from warehouse.reviews import StaleReview, record_review, review_queue
 
@@ -191,3 +192,16 @@ def test_rating_label_reads_plain_ratings_only(db):
                         "('True'), ('Correct'), ('Half True'), ('Misleading'), ('Missing context'), (NULL)) t(r)"))
     assert got == {"False": "refuted", "Mostly false": "refuted", "Pants on Fire!": "refuted", "True": "supported",
                    "Correct": "supported", "Half True": None, "Misleading": None, "Missing context": None, None: None}
+
+
+def test_claims_by_id_keep_their_ids_and_an_unknown_id_is_named(db):
+    from warehouse.queries import claims_by_id
+
+    check(db, Machine(EIFFEL, "supported", 0.9), Machine(MOON, "refuted", 0.9))
+    db.execute("UPDATE claims SET input_id = 'row-7' WHERE claim_id = ?", [claim_id(MOON)])
+    with_id = Claim(text=MOON, start=None, end=None, score=1.0, input_id="row-7").claim_id
+    db.execute("UPDATE claims SET claim_id = ? WHERE claim_id = ?", [with_id, claim_id(MOON)])  # as --from stores it
+    ids = [r[0] for r in rows(db, "SELECT claim_id FROM claims ORDER BY text DESC")]
+    assert [c.claim_id for c in claims_by_id(db, ids)] == ids
+    with pytest.raises(InputError, match="no such claim: nope"):
+        claims_by_id(db, [ids[0], "nope"])
