@@ -161,8 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(pa)
     _add_device(pa)
 
-    p = sub.add_parser("export", help="export a view or table (CSV, Parquet, JSON Lines) or draft ClaimReview JSON-LD")
-    p.add_argument("--format", choices=("csv", "parquet", "jsonl", "claimreview"), default="csv")
+    p = sub.add_parser("export", help="export a view or table (CSV, Parquet, JSON Lines), ClaimReview JSON-LD, or "
+                                      "the reviewed (claim, passage, label) pairs for training")
+    p.add_argument("--format", choices=("csv", "parquet", "jsonl", "claimreview", "training"), default="csv",
+                   help="training: the reviewed pairs as JSON Lines in the nli-train schema (--view is not used)")
     p.add_argument("--view", default="verdict_evidence", help="view or table to export (default: verdict_evidence)")
     p.add_argument("--out", required=True, metavar="PATH", help="output file")
     p.add_argument("--article", default=None, help="claimreview: only this article (ref, URL or id)")
@@ -170,6 +172,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--review-base-url", default="https://factcheck.example.org/reviews/",
                    help="claimreview: where the published reviews will live")
     _add_db(p)
+
+    p = sub.add_parser("review", help="the review desk: list the claims waiting for a person (--queue), or record "
+                                      "a person's verdict on a claim (CLAIM_ID --verdict LABEL --note TEXT)")
+    p.add_argument("claim_id", nargs="?", metavar="CLAIM_ID", help="the claim reviewed (claims.claim_id)")
+    p.add_argument("--queue", action="store_true", help="list the claims waiting for review, most urgent first")
+    p.add_argument("--limit", type=_positive_int, default=None, help="--queue: at most N claims")
+    p.add_argument("--verdict", default=None, metavar="LABEL",
+                   help="the verdict: supported, refuted, not_enough_evidence or conflicting")
+    p.add_argument("--note", default=None, metavar="TEXT", help="why: what the verdict rests on")
+    p.add_argument("--reviewer", default=None, metavar="NAME", help="who decides (default: the login name)")
+    p.add_argument("--run", default=None, metavar="RUN_ID",
+                   help="the run of the verdict reviewed (default: the claim's latest); refused if the claim was "
+                        "re-checked since")
+    p.add_argument("--relied", action="append", default=[], metavar="PASSAGE",
+                   help="a passage relied on: its evidence rank (#1) or passage id, repeatable")
+    p.add_argument("--rejected", action="append", default=[], metavar="PASSAGE",
+                   help="a passage rejected as irrelevant or wrong: its evidence rank or passage id, repeatable")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    _add_db(p)
+    _add_local(p)
 
     p = sub.add_parser("report", help="write a self-contained HTML report of one checked article")
     p.add_argument("article", help="the article's path, URL or id as stored")
@@ -299,13 +321,15 @@ def format_results(rows: Sequence[dict], width: int = PLAIN_WIDTH) -> str:
 
 
 def _print_results(rows: list[dict], fmt: str) -> None:
+    _print_rows(rows, fmt, "No check-worthy claims found.", lambda: format_results(rows, _output_width()))
+
+
+def _print_rows(rows: list[dict], fmt: str, empty: str, text: Callable[[], str]) -> None:
+    """`rows` as JSON, or `text()` (`empty` when there are none)."""
     if fmt == "json":
         print(json.dumps(rows, indent=2, ensure_ascii=False, default=_jsonable))
-        return
-    if not rows:
-        print("No check-worthy claims found.")
-        return
-    print(format_results(rows, _output_width()))
+    else:
+        print(text() if rows else empty)
 
 
 def _providers(args) -> list[str]:
@@ -509,6 +533,31 @@ def _prepare_export(args) -> None:
     _check_db_for_reading(_db(args))
 
 
+def _prepare_review(args) -> None:
+    from warehouse.reviews import check_label, check_text
+
+    if args.queue:
+        given = [o for o, v in (("CLAIM_ID", args.claim_id), ("--verdict", args.verdict), ("--note", args.note),
+                                ("--reviewer", args.reviewer), ("--run", args.run), ("--relied", args.relied),
+                                ("--rejected", args.rejected)) if v]
+        if given:
+            raise InputError(f"--queue lists the queue; it takes no {given[0]}")
+    else:
+        if not args.claim_id:
+            raise InputError("no claim given (factledger review CLAIM_ID --verdict LABEL --note TEXT, or --queue)")
+        if args.limit:
+            raise InputError(f"--limit goes with --queue ({args.limit})")
+        if args.verdict is None:
+            raise InputError(f"no verdict given for claim {args.claim_id} (--verdict LABEL)")
+        check_label(args.verdict)
+        if args.reviewer is None:
+            import getpass
+
+            args.reviewer = getpass.getuser()
+        check_text(args.note or "", args.reviewer)
+    _check_db_for_reading(_db(args))
+
+
 def _prepare_serve(args) -> None:
     _check_runner(args)
     if not 0 <= args.port <= 65535:
@@ -524,7 +573,7 @@ def _prepare_serve(args) -> None:
 PREPARE: dict[str, Callable[[Any], None]] = {
     "check": _prepare_check, "check-claim": _prepare_check_claim, "batch": _prepare_batch,
     "corpus": _prepare_corpus_add, "report": _prepare_report, "export": _prepare_export,
-    "serve": _prepare_serve,
+    "serve": _prepare_serve, "review": _prepare_review,
 }
 
 
@@ -947,12 +996,14 @@ def cmd_sql(args) -> int:
 
 def cmd_export(args) -> int:
     from warehouse.db import opened
-    from warehouse.export import export_table, write_claimreview
+    from warehouse.export import export_table, write_claimreview, write_training
 
     with opened(_db(args), read_only=True) as con:
         if args.format == "claimreview":
             n = write_claimreview(con, args.out, publisher=args.publisher, review_base_url=args.review_base_url,
                                   article=_article_key(args.article))
+        elif args.format == "training":
+            n = write_training(con, args.out)
         else:
             n = export_table(con, args.view, args.format, args.out)
     print(f"{n} rows written to {args.out}")
@@ -964,6 +1015,83 @@ def _article_key(value: str | None) -> str | None:
     if value and "://" not in value and Path(value).exists():
         return str(Path(value).resolve())
     return value
+
+
+def cmd_review(args) -> int:
+    """The queue, or one review: through the running `factledger serve` for this database (the
+    one writer) when there is one, else in this process. Input refused (an unknown claim, a
+    passage, a stale run) is exit code 2, nothing written."""
+    if args.queue:
+        rows = _review_call(args, lambda svc, client: client.fetch(svc, "/reviews/queue", {"limit": args.limit})["queue"],
+                            lambda: _local_queue(args))
+        if isinstance(rows, int):
+            return rows
+        _print_queue(rows, args.format)
+        return EXIT_OK
+    payload = {"claim_id": args.claim_id, "label": args.verdict, "note": args.note, "reviewer": args.reviewer,
+               "run_id": args.run, "relied": args.relied, "rejected": args.rejected}
+    review = _review_call(args, lambda svc, client: client.call(svc, "/reviews", payload)["review"],
+                          lambda: _local_review(args, payload))
+    if isinstance(review, int):
+        return review
+    if args.format == "json":
+        print(json.dumps(review, ensure_ascii=False, default=_jsonable))
+    else:
+        change = "confirmed" if review["label"] == review["machine_label"] else "overruled"
+        print(f"review {review['review_id']} stored: claim {review['claim_id']} {review['machine_label']} -> "
+              f"{review['label']} ({change}; run {review['run_id']}, reviewer {review['reviewer']})"
+              + (f"; supersedes review {review['supersedes']}" if review["supersedes"] else ""))
+    return EXIT_OK
+
+
+def _review_call(args, remote, local):
+    """`remote(svc, client)` against the service for this database, else `local()`; an error is
+    reported here as its exit code (2: input refused, 1: otherwise)."""
+    from factledger import client
+
+    try:
+        svc = None if args.local else client.find_service(_db(args))
+    except client.ServiceUnreachable as exc:
+        print(f"note: {exc}; working in this process instead", file=sys.stderr, flush=True)
+        svc = None
+    try:
+        if svc is not None:
+            try:
+                return remote(svc, client)
+            except client.ServiceUnreachable as exc:
+                print(f"note: {exc}; working in this process instead", file=sys.stderr, flush=True)
+        return local()
+    except client.ServiceError as exc:
+        print(f"Error: {_one_line(exc)}", file=sys.stderr, flush=True)
+        return EXIT_USAGE if exc.status in (409, 422) else EXIT_FAILED
+    except InputError as exc:
+        _report(exc, args.debug)
+        return EXIT_USAGE
+
+
+def _local_queue(args) -> list[dict]:
+    from warehouse.db import opened
+    from warehouse.reviews import review_queue
+
+    with opened(_db(args), read_only=True) as con:
+        return review_queue(con, args.limit)
+
+
+def _local_review(args, payload: dict) -> dict:
+    from warehouse.db import opened
+    from warehouse.reviews import record_review
+
+    with opened(_db(args)) as con:
+        return record_review(con, payload["claim_id"], payload["label"], payload["note"], payload["reviewer"],
+                             run_id=payload["run_id"], relied=payload["relied"],
+                             rejected=payload["rejected"]).to_plain()
+
+
+def _print_queue(rows: list[dict], fmt: str) -> None:
+    _print_rows(rows, fmt, "The review queue is empty.", lambda: _table(
+        ["#", "claim_id", "label", "confidence", "priority", "reasons", "claim"],
+        [(r["queue_rank"], r["claim_id"], r["label"], f"{r['confidence']:.2f}", f"{r['priority']:.3f}",
+          ", ".join(r["reasons"]), r["claim_text"]) for r in rows]))
 
 
 def cmd_report(args) -> int:
@@ -1027,7 +1155,7 @@ def cmd_train(args) -> int:
 
 COMMANDS = {"check": cmd_check, "check-claim": cmd_check_claim, "corpus": cmd_corpus_add, "sql": cmd_sql,
             "train": cmd_train, "serve": cmd_serve, "export": cmd_export, "report": cmd_report,
-            "batch": cmd_batch}
+            "batch": cmd_batch, "review": cmd_review}
 STOPPABLE = ("check", "check-claim", "batch")
 
 

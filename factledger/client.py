@@ -24,7 +24,7 @@ from typing import Any
 from factledger.errors import ConfigError, FactLedgerError
 from factledger.settings import factledger_home
 
-__all__ = ["HEALTH_TIMEOUT_S", "ServiceError", "ServiceInfo", "ServiceUnreachable", "call", "cancel", "ensure_token",
+__all__ = ["HEALTH_TIMEOUT_S", "ServiceError", "ServiceInfo", "ServiceUnreachable", "call", "cancel", "ensure_token", "fetch",
            "find_service", "is_loopback", "read_state", "remove_state", "state_path", "token_path", "write_state"]
 
 # How long the CLI waits for `GET /health` before it checks locally instead. A warm service answers
@@ -185,14 +185,23 @@ def find_service(db: str | Path) -> ServiceInfo | None:
 def call(svc: ServiceInfo, path: str, payload: dict) -> dict:
     """POST `payload` as JSON to the service; the decoded answer. Raises ServiceUnreachable when
     nothing was sent (the CLI may check locally), ServiceError for an error answer."""
+    return _request(svc, "post", path, json=payload)
+
+
+def fetch(svc: ServiceInfo, path: str, params: dict | None = None) -> dict:
+    """GET `path` from the service with query `params`; the decoded answer (errors as for `call`)."""
+    return _request(svc, "get", path, params={k: v for k, v in (params or {}).items() if v is not None})
+
+
+def _request(svc: ServiceInfo, method: str, path: str, **kwargs) -> dict:
     import requests
 
     try:
-        r = requests.post(f"{svc.url}{path}", json=payload, headers={"Authorization": f"Bearer {svc.token}"},
-                          timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
+        r = requests.request(method, f"{svc.url}{path}", headers={"Authorization": f"Bearer {svc.token}"},
+                             timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S), **kwargs)
     except requests.ConnectionError as exc:
         if _sent(exc):
-            raise ServiceError(f"the service at {svc.url} stopped answering during the check", 503) from None
+            raise ServiceError(f"the service at {svc.url} stopped answering during the request", 503) from None
         raise ServiceUnreachable(f"the service at {svc.url} refused the connection") from None
     except requests.Timeout:
         raise ServiceError(f"the service at {svc.url} did not answer in {READ_TIMEOUT_S:g} s", 504) from None

@@ -22,6 +22,7 @@ from flows import stopping
 from flows.check import (
     RuntimeSpec,
     _artifact,
+    _store_and_publish,
     _begin,
     _db_path,
     _fail,
@@ -35,10 +36,10 @@ from flows.check import (
 from flows.runners import env_task_runner, parallel_slots
 from flows.stopping import check_stop
 from warehouse.db import opened
-from warehouse.queries import claims_due_for_recheck, known_article_refs, known_text_hashes
+from warehouse.queries import claims_by_id, claims_due_for_recheck, known_article_refs, known_text_hashes
 from warehouse.store import finish_run, record_batch_item, start_run, store_article_results
 
-__all__ = ["batch_flow", "recheck_flow"]
+__all__ = ["batch_flow", "recheck_claims_flow", "recheck_flow"]
 
 log = logging.getLogger(__name__)
 
@@ -275,3 +276,34 @@ async def recheck_flow(
                                    "confidence": r.verdict.confidence} for r in results],
               f"Re-checked {changed} claims older than {older_than_days} days")
     return {"rechecked": len(results)}
+
+
+@flow(name="recheck-claims", log_prints=False, task_runner=env_task_runner())
+async def recheck_claims_flow(
+    claim_ids: Sequence[str],
+    db: str = "factledger.duckdb",
+    providers: Sequence[str] = ("corpus",),
+    quiet: bool = False,
+    device: str | None = None,
+) -> list[dict]:
+    """Verify these stored claims again now (the review page's "check again"): each keeps its id,
+    so its new verdict becomes the latest and joins the claim's history; nothing is overwritten.
+    Returns the rows of `check-claim --format json`."""
+    from factledger.app import result_rows
+
+    db = _db_path(db)
+    with opened(db, read_only=True) as con:
+        claims = claims_by_id(con, list(claim_ids))
+    run_id = _run_id()
+    spec = _flow_runtime(device)
+    _begin(db, run_id, "recheck", providers, {"claim_ids": list(claim_ids)})
+    try:
+        results = verify_in_chunks(claims, providers, db, quiet, spec=spec)
+    except BaseException as exc:
+        _fail(db, run_id, exc)
+        raise
+    rows = result_rows(results)
+    await _store_and_publish(lambda: store_claims(db, run_id, results), db, run_id, "claim-verdicts", rows,
+                             f"Checked {len(rows)} claims again")
+    return rows
+

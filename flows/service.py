@@ -15,6 +15,9 @@ API (JSON; the OpenAPI page is `/docs`, the schema `/openapi.json`):
 - `POST /articles/check` `{"article": PATH_OR_URL, "max_claims"?, "max_article_mb"?, "providers"?,
   "urls"?, "before"?}` -> the same, for `check`
 - `GET /runs/{run_id}` -> the run (`run_summary`) and its verdicts
+- `POST /reviews` `{"claim_id", "label", "note", "reviewer", "run_id"?, "relied"?, "rejected"?}` ->
+  `{"review": {...}}` (201; 409 when the claim was re-checked since the verdict reviewed), and
+  `GET /reviews/queue?limit=N` -> `{"queue": [...]}` (the review desk, `warehouse.reviews`)
 - `GET /health` -> status, pid, database, version, checks served
 - `POST /checks/{request_id}/cancel` `{"signal": "SIGINT"|"SIGTERM"?}` -> cancels the check sent with
   that `request_id` (the CLI does on Ctrl-C): in flight, it stops at its next check and is recorded
@@ -23,7 +26,7 @@ API (JSON; the OpenAPI page is `/docs`, the schema `/openapi.json`):
 Access: a bearer token (`~/.factledger/service-token`, 0600, generated at the first start) on every
 request but the documentation pages; loopback only unless `--allow-remote`. Request bodies are
 capped (`MAX_BODY_BYTES`, 413). Errors are JSON `{"error": one line, "kind", "run_id"?}`:
-400 malformed JSON, 401 no or wrong token, 404, 413, 422 input refused, 503 stopping, 500 a run
+400 malformed JSON, 401 no or wrong token, 404, 409 a stale review, 413, 422 input refused, 503 stopping, 500 a run
 that failed (recorded as failed; the service goes on). SIGTERM / SIGINT: in-flight runs stop at
 their next check and are recorded as cancelled (`flows.stopping`), the state file is removed.
 """
@@ -42,14 +45,16 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import quote
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Callable, Literal, Sequence
 
 import uvicorn
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.security import HTTPBearer
 from prefect import flow
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -59,6 +64,8 @@ from factledger import __version__
 from factledger.client import is_loopback
 from factledger.errors import Cancelled, ConfigError, ExtractionError, FactLedgerError, InputError
 from factledger.settings import PROVIDERS
+from flows.review_page import COOKIE, PAGE_OPEN_PATHS, add_review_pages, is_page
+from warehouse.reviews import MAX_NOTE_CHARS
 
 __all__ = ["MAX_BODY_BYTES", "CheckService", "create_app", "is_loopback", "serve_checks"]
 
@@ -116,6 +123,23 @@ class Cancel(_Strict):
     signal: Literal["SIGINT", "SIGTERM"] | None = None
 
 
+class ReviewIn(_Strict):
+    """A person's decision on a claim's machine verdict (as `factledger review CLAIM_ID`)."""
+
+    claim_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    label: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+        description="supported | refuted | not_enough_evidence | conflicting")
+    note: Annotated[str, StringConstraints(max_length=MAX_NOTE_CHARS)]
+    reviewer: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    run_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        None, description="the run of the verdict reviewed (default: the claim's latest); refused (409) when the "
+                          "claim was re-checked since")
+    relied: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=list, max_length=1000, description="passages relied on: passage ids or evidence ranks")
+    rejected: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=list, max_length=1000, description="passages rejected: passage ids or evidence ranks")
+
+
 class CheckResult(BaseModel):
     run_id: str = Field(description="the Prefect flow-run id, also `runs.run_id` in the warehouse")
     status: str
@@ -147,6 +171,7 @@ class CheckService:
     started: float = field(default_factory=time.time)
     checks: int = 0
     failed: int = 0
+    reviews: int = 0
     busy: bool = False
     current: str | None = None  # the request id of the check in flight
     cancelling: str | None = None  # the stop its client asked for (`cancel`), while it runs
@@ -184,6 +209,35 @@ class CheckService:
             self.failed += failure.kind != "cancelled"
             raise failure from result
         return CheckResult(run_id=run_id, status="completed", results=result)
+
+    def review(self, body: ReviewIn) -> dict:
+        """Store a review, taking its turn with the checks (the service is the one writer)."""
+        from flows import stopping
+        from warehouse.db import opened
+        from warehouse.reviews import StaleReview, record_review
+
+        with self.lock:
+            if stopping.stop_requested():
+                raise CheckFailed(503, "stopping", "the service is stopping", None)
+            try:
+                with opened(self.db) as con:
+                    review = record_review(con, body.claim_id, body.label, body.note, body.reviewer,
+                                           run_id=body.run_id, relied=body.relied, rejected=body.rejected)
+            except StaleReview as exc:
+                raise CheckFailed(409, "stale", str(exc), exc.reviewed_run) from exc
+            except InputError as exc:
+                raise CheckFailed(422, "input", str(exc), None) from exc
+            self.reviews += 1
+        return {"review": review.to_plain()}
+
+    def queue(self, limit: int | None) -> dict:
+        from warehouse.db import opened
+        from warehouse.reviews import review_queue
+
+        with self.lock:  # the service's own writes take turns with this read
+            with opened(self.db, read_only=True) as con:
+                rows = review_queue(con, limit)
+        return json.loads(json.dumps({"queue": rows}, default=str))
 
     def cancel(self, request_id: str, signal_name: str | None = None) -> dict:
         """Stop the check sent with `request_id` at its next check (recorded as cancelled), or, not
@@ -239,11 +293,16 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if scope["path"] not in OPEN_PATHS and not secrets.compare_digest(headers.get(b"authorization", b""),
-                                                                           self._token):
-            response = _error(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token "
-                                                   "from ~/.factledger/service-token>)",
-                              headers={"WWW-Authenticate": "Bearer"})
+        path = scope["path"]
+        if path not in OPEN_PATHS and path not in PAGE_OPEN_PATHS and not self._allowed(path, headers):
+            if is_page(path) and scope["method"] == "GET":  # a person in a browser: the sign-in page
+                query = scope.get("query_string", b"").decode("latin-1")
+                response = RedirectResponse("/login?next=" + quote(path + ("?" + query if query else ""), safe=""),
+                                            status_code=303)
+            else:
+                response = _error(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token "
+                                                       "from ~/.factledger/service-token>)",
+                                  headers={"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)
             return
         declared = headers.get(b"content-length")
@@ -277,6 +336,20 @@ class Guard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _allowed(self, path: str, headers: dict) -> bool:
+        """The bearer token in the header; on the review pages, also the cookie `/login` sets."""
+        if secrets.compare_digest(headers.get(b"authorization", b""), self._token):
+            return True
+        if not is_page(path):
+            return False
+        cookies = SimpleCookie()
+        try:
+            cookies.load(headers.get(b"cookie", b"").decode("latin-1"))
+        except CookieError:
+            return False
+        given = cookies.get(COOKIE)
+        return given is not None and secrets.compare_digest(f"Bearer {given.value}".encode(), self._token)
 
     async def _too_large(self, scope, receive, send) -> None:
         await _error(413, "too_large", f"request body over {self.max_body} bytes")(scope, receive, send)
@@ -323,7 +396,7 @@ def create_app(service: CheckService, token: str, *, max_body: int = MAX_BODY_BY
         """The service is up: what it serves and how many checks it ran."""
         return {"status": "ok", "version": __version__, "pid": os.getpid(), "db": str(service.db),
                 "providers": list(service.providers), "checks": service.checks, "failed": service.failed,
-                "busy": service.busy, "uptime_s": round(time.time() - service.started, 1),
+                "reviews": service.reviews, "busy": service.busy, "uptime_s": round(time.time() - service.started, 1),
                 "cancel": True}  # takes a check's request_id and POST /checks/{request_id}/cancel
 
     @app.post("/claims/check", response_model=CheckResult, responses=errors)
@@ -352,6 +425,20 @@ def create_app(service: CheckService, token: str, *, max_body: int = MAX_BODY_BY
         its next check and is recorded as cancelled, its caller answered 409 with the run id; one not
         started yet never starts."""
         return service.cancel(request_id, body.signal if body else None)
+
+    @app.post("/reviews", status_code=201, responses={**errors, 409: {"model": ErrorBody}})
+    def post_review(body: ReviewIn) -> dict:
+        """Store a person's verdict on a claim (append-only; it supersedes earlier reviews of the
+        claim). 422 for an unknown claim, label or passage; 409 when the verdict named by `run_id`
+        is no longer the claim's latest (re-checked since)."""
+        return service.review(body)
+
+    @app.get("/reviews/queue", responses=errors)
+    def get_review_queue(limit: Annotated[int | None, Query(ge=1, le=100_000)] = None) -> dict:
+        """The claims waiting for a person (`review_queue`), most urgent first."""
+        return service.queue(limit)
+
+    add_review_pages(app, service, token)
 
     @app.get("/runs/{run_id}", responses={404: {"model": ErrorBody}})
     def get_run(run_id: str) -> dict:

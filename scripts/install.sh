@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv and install FactLedger with its test and benchmark tools (matplotlib draws the
-# reliability diagram of bench/verdicts.py). torch is installed first, on its own,
+# reliability diagram of bench/verdicts.py; playwright drives Debian's chromium in the review page's
+# browser test: `apt-get install chromium`, which .ci/run does). torch is installed first, on its own,
 # pinned to the CPU build (an unpinned torch pulls a multi-GB CUDA build).
 # Outside this project's build machines, add the CPU wheel index if you like:
 #   TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu" bash scripts/install.sh

@@ -55,6 +55,7 @@ def schema_markdown() -> str:
             lines += [f"| `{c}` | {t} |" for c, t in cols[name]]
             lines.append("")
     lines += ["## Table macros", "", "### `verdicts_as_of(ts)`", "", notes.get("verdicts_as_of", ""), ""]
+    lines += ["## Scalar macros", "", "### `rating_label(rating)`", "", notes.get("rating_label", ""), ""]
     return "\n".join(lines)
 
 

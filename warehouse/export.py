@@ -11,7 +11,8 @@ import duckdb
 from factledger.errors import InputError
 from warehouse.db import sql_literal
 
-__all__ = ["EXPORTABLE", "ORDER_BY", "RATING", "claimreview_drafts", "export_table"]
+__all__ = ["EXPORTABLE", "ORDER_BY", "RATING", "claimreview_drafts", "export_table", "write_claimreview",
+           "write_training"]
 
 # Each exportable view or table with the key its rows are written in: unique (a table's primary
 # key, or what makes a view's row unique) so that the same warehouse always exports the same file,
@@ -20,7 +21,10 @@ ORDER_BY = {
     "verdict_evidence": "run_id, claim_id, evidence_rank, passage_sha256",
     "verdict_provenance": "run_id, claim_id, evidence_rank, passage_sha256",
     "latest_verdicts": "claim_id",
-    "verdict_history": "claim_id, checked_at, run_id",
+    "verdict_history": "claim_id, checked_at, run_id, review_id NULLS FIRST",
+    "verdicts_current": "claim_id",
+    "review_queue": "queue_rank",
+    "review_history": "claim_id, review_seq",
     "claims_per_article": "article_id",
     "sources_by_domain": "domain NULLS FIRST",
     "source_changes": "url, fetched_at, fetch_status, status_reason, raw_sha256 NULLS FIRST, text_sha256 NULLS FIRST",
@@ -33,6 +37,7 @@ ORDER_BY = {
     "sources": "source_id",
     "verdicts": "run_id, claim_id",
     "evidence": "run_id, claim_id, evidence_rank, passage_id",
+    "reviews": "claim_id, review_seq",
 }
 EXPORTABLE = tuple(ORDER_BY)
 _FORMATS = {"csv": "(FORMAT csv, HEADER true)", "parquet": "(FORMAT parquet)", "jsonl": "(FORMAT json)"}
@@ -62,16 +67,19 @@ def export_table(con: duckdb.DuckDBPyConnection, name: str, fmt: str, out: str |
 
 def claimreview_drafts(con: duckdb.DuckDBPyConnection, *, publisher: str, review_base_url: str,
                        article: str | None = None) -> list[dict]:
-    """One draft schema.org ClaimReview per claim's latest verdict, for a human to sign off."""
+    """One schema.org ClaimReview per claim, from the decision that stands (`verdicts_current`).
+    A machine verdict is a draft (`creativeWorkStatus: Draft`) for a human to sign off; only a
+    verdict a reviewer confirmed or overruled leaves Draft (`Published`, dated the review)."""
     rows = con.execute(
-        """SELECT lv.claim_id, lv.claim_text, lv.label, lv.confidence, lv.checked_at,
-                  a.ref, a.url, a.title, a.published, a.fetched_at
-           FROM latest_verdicts lv JOIN claims c USING (claim_id) LEFT JOIN articles a ON a.article_id = c.article_id
+        """SELECT vc.claim_id, vc.claim_text, vc.label, vc.decided_by, vc.machine_label, vc.machine_confidence,
+                  vc.checked_at, vc.reviewer, vc.reviewed_at, a.ref, a.url, a.title, a.published, a.fetched_at
+           FROM verdicts_current vc JOIN claims c USING (claim_id) LEFT JOIN articles a ON a.article_id = c.article_id
            WHERE {0} IS NULL OR a.ref = {0} OR a.article_id = {0}
-           ORDER BY a.ref NULLS FIRST, c.claim_rank NULLS FIRST, lv.claim_id""".format(sql_literal(article)),
+           ORDER BY a.ref NULLS FIRST, c.claim_rank NULLS FIRST, vc.claim_id""".format(sql_literal(article)),
     ).fetchall()  # no bound parameter: see sql_literal
     drafts = []
-    for claim_id, text, label, conf, checked_at, ref, url, title, published, fetched_at in rows:
+    for (claim_id, text, label, decided_by, machine_label, conf, checked_at, reviewer, reviewed_at, ref, url, title,
+         published, fetched_at) in rows:
         value, words = RATING[label]
         appearance = url or ref
         item = {
@@ -82,6 +90,13 @@ def claimreview_drafts(con: duckdb.DuckDBPyConnection, *, publisher: str, review
         }
         if appearance:
             item["appearance"] = [{"@type": "CreativeWork", "url": appearance}]
+        if decided_by == "reviewer":
+            how = "confirmed" if label == machine_label else f"overruled the machine's {machine_label}"
+            status, day = "Published", reviewed_at.date().isoformat()
+            description = f"Verdict {label}, decided by a fact-checker ({reviewer}, {day}; {how})."
+        else:
+            status, day = "Draft", datetime.now(UTC).date().isoformat()
+            description = f"DRAFT for human sign-off: FactLedger verdict {label} (confidence {conf:.2f})."
         drafts.append({
             "@context": "https://schema.org",
             "@type": "ClaimReview",
@@ -91,11 +106,21 @@ def claimreview_drafts(con: duckdb.DuckDBPyConnection, *, publisher: str, review
             "author": {"@type": "Organization", "name": publisher},
             "reviewRating": {"@type": "Rating", "ratingValue": value, "bestRating": 5, "worstRating": 1,
                              "alternateName": words},
-            "datePublished": datetime.now(UTC).date().isoformat(),
-            "creativeWorkStatus": "Draft",
-            "description": f"DRAFT for human sign-off: FactLedger verdict {label} (confidence {conf:.2f}).",
+            "datePublished": day,
+            "creativeWorkStatus": status,
+            "description": description,
         })
     return drafts
+
+
+def write_training(con: duckdb.DuckDBPyConnection, out: str | Path) -> int:
+    """The reviewed (claim, passage, label) pairs (`warehouse.reviews.training_pairs`) as JSON Lines
+    in the nli-train schema, ordered by id; returns the number of pairs."""
+    from warehouse.reviews import training_pairs
+
+    pairs = training_pairs(con)
+    Path(out).write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs), encoding="utf-8")
+    return len(pairs)
 
 
 def write_claimreview(con, out: str | Path, **kwargs) -> int:

@@ -7,9 +7,10 @@ from typing import Sequence
 
 import duckdb
 
+from factledger.errors import InputError
 from factledger.records import Claim
 
-__all__ = ["claims_due_for_recheck", "known_article_refs", "known_text_hashes"]
+__all__ = ["claims_by_id", "claims_due_for_recheck", "known_article_refs", "known_text_hashes"]
 
 
 def known_article_refs(con: duckdb.DuckDBPyConnection, refs: Sequence[str]) -> set[str]:
@@ -40,3 +41,19 @@ def claims_due_for_recheck(con: duckdb.DuckDBPyConnection, older_than_days: floa
     ).fetchall()
     return [Claim(text=t, start=s, end=e, score=sc, article_id=a, sentence_text=st, rank=rk)
             for t, s, e, sc, a, st, rk in rows]
+
+
+def claims_by_id(con: duckdb.DuckDBPyConnection, claim_ids: Sequence[str]) -> list[Claim]:
+    """The stored claims with these ids, in the order given, as records that keep their ids when
+    checked again (same article, span, text and caller's id). InputError naming an unknown id."""
+    rows = {r[0]: r[1:] for r in con.execute(
+        """SELECT claim_id, text, span_start, span_end, checkworthiness, article_id, sentence_text, claim_rank, input_id
+           FROM claims WHERE claim_id IN (SELECT unnest(?::VARCHAR[]))""", [list(claim_ids)]).fetchall()}
+    out = []
+    for cid in claim_ids:
+        if cid not in rows:
+            raise InputError(f"no such claim: {cid}")
+        t, s, e, sc, a, st, rk, iid = rows[cid]
+        out.append(Claim(text=t, start=s, end=e, score=sc, article_id=a, sentence_text=st, rank=rk, input_id=iid))
+    return out
+

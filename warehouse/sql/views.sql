@@ -68,27 +68,112 @@ FROM claim_latest v
 JOIN claims c ON c.claim_id = v.claim_id
 LEFT JOIN articles a ON a.article_id = c.article_id;
 
--- Every verdict ever given to each claim, oldest first: re-checks add rows, never overwrite.
+-- Every decision on each claim, oldest first: the machine's verdicts (decided_by 'model', one per
+-- run; re-checks add rows, never overwrite) and the reviewers' (decided_by 'reviewer', flow_name
+-- 'review', checked_at the review's time, run_id the run whose verdict was reviewed, confidence NULL).
 CREATE OR REPLACE VIEW verdict_history AS
--- v.claim_id (not c.claim_id, equal by the join) lets a filter on claim_id reach the window's partition.
-SELECT v.claim_id, c.text AS claim_text, a.ref AS article_ref, v.checked_at, v.run_id, r.flow_name,
-       v.label, v.confidence,
-       lag(v.label) OVER (PARTITION BY v.claim_id ORDER BY v.checked_at, v.run_id) AS previous_label,
-       v.label IS DISTINCT FROM lag(v.label) OVER (PARTITION BY v.claim_id ORDER BY v.checked_at, v.run_id)
-           AND lag(v.label) OVER (PARTITION BY v.claim_id ORDER BY v.checked_at, v.run_id) IS NOT NULL AS label_changed
-FROM verdicts v
-JOIN claims c ON c.claim_id = v.claim_id
+-- d.claim_id (not c.claim_id, equal by the join) lets a filter on claim_id reach the window's partition.
+WITH decisions AS (
+    SELECT v.claim_id, v.checked_at, v.run_id, r.flow_name, v.label, v.confidence, 'model' AS decided_by,
+           NULL::VARCHAR AS reviewer, NULL::VARCHAR AS note, NULL::VARCHAR AS review_id, NULL::BIGINT AS review_seq
+    FROM verdicts v LEFT JOIN runs r ON r.run_id = v.run_id
+    UNION ALL
+    SELECT rv.claim_id, rv.reviewed_at, rv.run_id, 'review', rv.label, NULL::DOUBLE, 'reviewer',
+           rv.reviewer, rv.note, rv.review_id, rv.review_seq
+    FROM reviews rv
+)
+SELECT d.claim_id, c.text AS claim_text, a.ref AS article_ref, d.checked_at, d.run_id, d.flow_name,
+       d.label, d.confidence,
+       lag(d.label) OVER hw AS previous_label,
+       d.label IS DISTINCT FROM lag(d.label) OVER hw AND lag(d.label) OVER hw IS NOT NULL AS label_changed,
+       d.decided_by, d.reviewer, d.note, d.review_id
+FROM decisions d
+JOIN claims c ON c.claim_id = d.claim_id
 LEFT JOIN articles a ON a.article_id = c.article_id
-LEFT JOIN runs r ON r.run_id = v.run_id;
+WINDOW hw AS (PARTITION BY d.claim_id ORDER BY d.checked_at, d.review_seq NULLS FIRST, d.run_id);
 
--- The verdict each claim had at a moment: SELECT * FROM verdicts_as_of(TIMESTAMP '2026-03-03 23:59:59').
+-- The decision each claim had at a moment: SELECT * FROM verdicts_as_of(TIMESTAMP '2026-03-03 23:59:59'). The latest review made by then, else the latest machine verdict given by then (decided_by says which; confidence is the machine's, NULL when a reviewer decided; run_id the latest machine verdict's run).
 CREATE OR REPLACE MACRO verdicts_as_of(ts) AS TABLE
-SELECT c.claim_id, c.text AS claim_text, a.ref AS article_ref, v.label, v.confidence, v.run_id, v.checked_at
-FROM verdicts v
-JOIN claims c ON c.claim_id = v.claim_id
+WITH m AS (
+    SELECT v.claim_id, v.label, v.confidence, v.run_id, v.checked_at
+    FROM verdicts v
+    WHERE v.checked_at <= ts
+    QUALIFY row_number() OVER (PARTITION BY v.claim_id ORDER BY v.checked_at DESC, v.run_id DESC) = 1
+), h AS (
+    SELECT claim_id, label, reviewer, review_id
+    FROM reviews
+    WHERE reviewed_at <= ts
+    QUALIFY row_number() OVER (PARTITION BY claim_id ORDER BY review_seq DESC) = 1
+)
+SELECT c.claim_id, c.text AS claim_text, a.ref AS article_ref, coalesce(h.label, m.label) AS label,
+       CASE WHEN h.review_id IS NULL THEN m.confidence END AS confidence, m.run_id, m.checked_at,
+       CASE WHEN h.review_id IS NULL THEN 'model' ELSE 'reviewer' END AS decided_by, h.reviewer, h.review_id,
+       m.label AS machine_label
+FROM m
+JOIN claims c ON c.claim_id = m.claim_id
 LEFT JOIN articles a ON a.article_id = c.article_id
-WHERE v.checked_at <= ts
-QUALIFY row_number() OVER (PARTITION BY v.claim_id ORDER BY v.checked_at DESC, v.run_id DESC) = 1;
+LEFT JOIN h ON h.claim_id = m.claim_id;
+
+-- Every review, oldest first: the verdict it reviewed (run_id, machine_label, machine_confidence), the reviewer's label, note and passages, and whether a later review of the claim superseded it (superseded_by; is_current for the claim's latest). Reviews are never updated or deleted.
+CREATE OR REPLACE VIEW review_history AS
+SELECT r.review_id, r.review_seq, r.claim_id, c.text AS claim_text, a.ref AS article_ref, r.run_id,
+       r.machine_label, r.machine_confidence, r.label, r.label <> r.machine_label AS overruled, r.note,
+       r.relied_passages, r.rejected_passages, r.reviewer, r.reviewed_at, r.supersedes,
+       lead(r.review_id) OVER (PARTITION BY r.claim_id ORDER BY r.review_seq) AS superseded_by,
+       lead(r.review_id) OVER (PARTITION BY r.claim_id ORDER BY r.review_seq) IS NULL AS is_current
+FROM reviews r
+JOIN claims c ON c.claim_id = r.claim_id
+LEFT JOIN articles a ON a.article_id = c.article_id;
+
+-- The decision that stands for each claim: its latest review where a person reviewed it (decided_by 'reviewer'), otherwise the machine's latest verdict (decided_by 'model'). A re-check after a review does not undo the person's decision (rechecked_since_review says it happened; the new verdict is in machine_label). run_id is the run of the verdict decided on (the reviewed one, or the latest); confidence is the machine's, NULL when a reviewer decided.
+CREATE OR REPLACE VIEW verdicts_current AS
+WITH h AS (
+    SELECT * FROM reviews QUALIFY row_number() OVER (PARTITION BY claim_id ORDER BY review_seq DESC) = 1
+)
+SELECT lv.claim_id, c.text AS claim_text, a.ref AS article_ref, c.input_id,
+       coalesce(h.label, lv.label) AS label,
+       CASE WHEN h.review_id IS NULL THEN 'model' ELSE 'reviewer' END AS decided_by,
+       CASE WHEN h.review_id IS NULL THEN lv.confidence END AS confidence,
+       coalesce(h.run_id, lv.run_id) AS run_id,
+       lv.label AS machine_label, lv.confidence AS machine_confidence, lv.run_id AS machine_run_id,
+       lv.checked_at, h.review_id, h.reviewer, h.note, h.reviewed_at,
+       h.review_id IS NOT NULL AND h.run_id <> lv.run_id AS rechecked_since_review
+FROM claim_latest lv
+JOIN claims c ON c.claim_id = lv.claim_id
+LEFT JOIN articles a ON a.article_id = c.article_id
+LEFT JOIN h ON h.claim_id = lv.claim_id;
+
+-- The verdict a published fact-check's textual rating states, where it states one plainly: 'refuted' (false, fake, incorrect, pants on fire, ...), 'supported' (true, correct, accurate), NULL for mixed or unclear ratings (half true, misleading, missing context, ...).
+CREATE OR REPLACE MACRO rating_label(rating) AS
+CASE WHEN rating IS NULL THEN NULL
+     WHEN regexp_matches(lower(rating), '\b(half|partly|partially|mixed|mixture|misleading|missing context|unproven|unverified|satire)\b') THEN NULL
+     WHEN regexp_matches(lower(rating), '\b(false|fake|incorrect|wrong|untrue|not true|pants on fire|hoax|fabricated|baseless)\b') THEN 'refuted'
+     WHEN regexp_matches(lower(rating), '\b(true|correct|accurate|confirmed)\b') THEN 'supported'
+END;
+
+-- Claims for a person to look at, most urgent first (queue_rank 1): the latest machine verdict, not yet reviewed, that needs review (confidence below the threshold), is conflicting, or disagrees with a published fact-check (rating_label of a stored fact-check differs from it); reasons lists which. priority = checkworthiness x uncertainty x recency, where uncertainty = 1 - confidence and recency = 0.5 ^ (days since the verdict / 7), halving every week. A review of the latest verdict takes the claim off the queue; a re-check that is flagged again puts it back.
+CREATE OR REPLACE VIEW review_queue AS
+WITH flagged AS (
+    SELECT lv.claim_id, c.text AS claim_text, a.ref AS article_ref, c.input_id, lv.label, lv.confidence,
+           lv.run_id, lv.checked_at, c.checkworthiness, v.needs_review,
+           (SELECT string_agg(DISTINCT f.textual_rating, '; ' ORDER BY f.textual_rating) FROM fact_checks f
+            WHERE f.claim_id = lv.claim_id) AS fact_check_ratings,
+           [x FOR x IN [CASE WHEN v.needs_review THEN 'needs_review' END,
+                        CASE WHEN lv.label = 'conflicting' THEN 'conflicting' END,
+                        CASE WHEN EXISTS (SELECT 1 FROM fact_checks f WHERE f.claim_id = lv.claim_id
+                                          AND rating_label(f.textual_rating) <> lv.label)
+                             THEN 'disagrees_with_fact_check' END] IF x IS NOT NULL] AS reasons,
+           c.checkworthiness * (1 - lv.confidence)
+               * pow(0.5, (epoch(now()) - epoch(lv.checked_at)) / 86400.0 / 7) AS priority
+    FROM claim_latest lv
+    JOIN verdicts v ON v.run_id = lv.run_id AND v.claim_id = lv.claim_id
+    JOIN claims c ON c.claim_id = lv.claim_id
+    LEFT JOIN articles a ON a.article_id = c.article_id
+    WHERE NOT EXISTS (SELECT 1 FROM reviews r WHERE r.claim_id = lv.claim_id AND r.run_id = lv.run_id)
+)
+SELECT row_number() OVER (ORDER BY priority DESC, claim_id) AS queue_rank, *
+FROM flagged
+WHERE len(reasons) > 0;
 
 -- Claims found in each article, with their latest verdicts.
 CREATE OR REPLACE VIEW claims_per_article AS
