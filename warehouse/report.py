@@ -45,9 +45,10 @@ def article_report(con: duckdb.DuckDBPyConnection, article: str) -> str:
             WHERE c.article_id = {sql_literal(article_id)} ORDER BY c.claim_rank""",
     ).fetchall()
     decisions = {r[0]: r[1:] for r in con.execute(
-        """SELECT vc.claim_id, vc.decided_by, vc.machine_label, vc.reviewer, vc.reviewed_at, vc.note,
+        f"""SELECT vc.claim_id, vc.decided_by, vc.machine_label, vc.reviewer, vc.reviewed_at, vc.note,
                   vc.rechecked_since_review, vc.machine_run_id
-           FROM verdicts_current vc JOIN claims c USING (claim_id) WHERE c.article_id = ?""", [article_id]).fetchall()}
+           FROM verdicts_current vc JOIN claims c USING (claim_id)
+           WHERE c.article_id = {sql_literal(article_id)}""").fetchall()}
     evidence = {}
     for cid, *_rest, run_id, _checked, _why, _review in claims:
         evidence[cid] = con.execute(
