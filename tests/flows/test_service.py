@@ -247,7 +247,7 @@ def test_ctrl_c_of_a_cli_check_cancels_its_run_in_the_service(service):
                                env=service["env"], capture_output=True, text=True, timeout=60, cwd=ROOT)
         assert shown.returncode == 0 and shown.stdout.splitlines() == ["status", "running"], shown.stderr
         proc.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a wait limit, not a timing check: CI machines are slow
         while not stopping.stop_requested():  # the cancel reached the service while the run is in a model call
             assert time.monotonic() < deadline and proc.poll() is None, "the service was not asked to cancel"
             time.sleep(0.05)
