@@ -518,7 +518,9 @@ def real_claims_pairs(root: Path, seed: int, *, fever_pairs: int = 8000, hard_ne
     if other_entity_dates:
         held = {(_norm(p.premise), _norm(p.hypothesis)) for p in dev + heldout}
         sources = [p for p in fever_all if (_norm(p.premise), _norm(p.hypothesis)) not in held]
-        made, prov["fever-train+other-entity-dates"] = other_entity_date_pairs(sources, other_entity_dates, seed)
+        made, info = other_entity_date_pairs(sources, other_entity_dates, seed)
+        prov["fever-train+other-entity-dates"] = {**info, "path": prov["fever-train"]["path"], "read": info["made"],
+                                                  "sha256": prov["fever-train"]["sha256"]}
         extra = keep(made, prov["fever-train+other-entity-dates"])
     else:
         extra = []
