@@ -147,9 +147,9 @@ def _load_file(ref: str) -> Article:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise InputError(f"file too large ({size} bytes, limit {MAX_FILE_BYTES}): {ref}")
+    fetched_at = datetime.now(UTC)  # when it was read (its fetch), not the file's mtime
     raw = path.read_bytes()
     decoded = _decode_file(path, raw)
-    fetched_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     if suffix in HTML_SUFFIXES:
         meta = page_metadata(decoded)
         text = html_to_text(decoded)

@@ -98,10 +98,10 @@ def iter_documents(paths: Sequence[str | Path]) -> Iterator[CorpusDoc]:
     """Every document under `paths`. A bad JSON line raises InputError naming file and line."""
     for given in paths:
         for f in _files(Path(given)):
-            mtime = datetime.fromtimestamp(f.stat().st_mtime, UTC)
+            read_at = datetime.now(UTC)  # when FactLedger read the file (its fetch), not its mtime
             suffix = f.suffix.lower()
             if suffix in JSONL_SUFFIXES:
-                yield from _jsonl_docs(f, mtime)
+                yield from _jsonl_docs(f, read_at)
                 continue
             raw = f.read_bytes()
             try:
@@ -111,12 +111,12 @@ def iter_documents(paths: Sequence[str | Path]) -> Iterator[CorpusDoc]:
             if suffix in HTML_SUFFIXES:
                 meta = page_metadata(decoded)
                 yield CorpusDoc(meta["canonical"] or f.resolve().as_uri(), meta["title"], html_to_text(decoded),
-                                raw, trafilatura_version(), mtime)
+                                raw, trafilatura_version(), read_at)
             else:
-                yield CorpusDoc(f.resolve().as_uri(), None, decoded.strip(), raw, "plain", mtime)
+                yield CorpusDoc(f.resolve().as_uri(), None, decoded.strip(), raw, "plain", read_at)
 
 
-def _jsonl_docs(f: Path, mtime: datetime) -> Iterator[CorpusDoc]:
+def _jsonl_docs(f: Path, read_at: datetime) -> Iterator[CorpusDoc]:
     with f.open("rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
             if not raw.strip():
@@ -132,7 +132,7 @@ def _jsonl_docs(f: Path, mtime: datetime) -> Iterator[CorpusDoc]:
                 raise InputError(f"line {lineno} has an \"id\" that is not a string or a whole number: {f}")
             external_id = None if record_id in (None, "") else str(record_id)
             url = obj.get("url") or f"{f.resolve().as_uri()}#{external_id or lineno}"
-            yield CorpusDoc(str(url), obj.get("title"), obj["text"].strip(), raw.rstrip(b"\r\n"), "jsonl", mtime,
+            yield CorpusDoc(str(url), obj.get("title"), obj["text"].strip(), raw.rstrip(b"\r\n"), "jsonl", read_at,
                             external_id)
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 
@@ -81,21 +81,19 @@ def claimreview_drafts(con: duckdb.DuckDBPyConnection, *, publisher: str, review
     for (claim_id, text, label, decided_by, machine_label, conf, checked_at, reviewer, reviewed_at, ref, url, title,
          published, fetched_at) in rows:
         value, words = RATING[label]
-        appearance = url or ref
-        item = {
-            "@type": "Claim",
-            "author": {"@type": "Organization", "name": title or "Unknown author (set before publishing)"},
-            "datePublished": (published or (fetched_at.date().isoformat() if fetched_at else None)
-                              or checked_at.date().isoformat()),
-        }
-        if appearance:
-            item["appearance"] = [{"@type": "CreativeWork", "url": appearance}]
+        web = url if url and url.startswith(("http://", "https://")) else None  # never a local file path
+        item: dict = {"@type": "Claim"}
+        if web:  # who made the claim: the site that published it (the article's title is not an author)
+            item["author"] = {"@type": "Organization", "name": urlsplit(web).hostname}
+            item["appearance"] = [{"@type": "CreativeWork", "url": web}]
+        if published:  # only when the page says when; never the fetch or export date
+            item["datePublished"] = published
         if decided_by == "reviewer":
             how = "confirmed" if label == machine_label else f"overruled the machine's {machine_label}"
             status, day = "Published", reviewed_at.date().isoformat()
             description = f"Verdict {label}, decided by a fact-checker ({reviewer}, {day}; {how})."
-        else:
-            status, day = "Draft", datetime.now(UTC).date().isoformat()
+        else:  # not published yet: no publication date
+            status, day = "Draft", None
             description = f"DRAFT for human sign-off: FactLedger verdict {label} (confidence {conf:.2f})."
         drafts.append({
             "@context": "https://schema.org",
@@ -106,7 +104,7 @@ def claimreview_drafts(con: duckdb.DuckDBPyConnection, *, publisher: str, review
             "author": {"@type": "Organization", "name": publisher},
             "reviewRating": {"@type": "Rating", "ratingValue": value, "bestRating": 5, "worstRating": 1,
                              "alternateName": words},
-            "datePublished": day,
+            **({"datePublished": day} if day else {}),
             "creativeWorkStatus": status,
             "description": description,
         })

@@ -58,7 +58,7 @@ def test_export_refuses_unknown_view(checked_db, tmp_path, capsys):
     assert "cannot export" in capsys.readouterr().err
 
 
-REQUIRED = ["@context", "@type", "url", "claimReviewed", "itemReviewed", "author", "reviewRating", "datePublished"]
+REQUIRED = ["@context", "@type", "url", "claimReviewed", "itemReviewed", "author", "reviewRating"]
 
 
 def test_claimreview_drafts_have_the_required_fields(checked_db, tmp_path):
@@ -72,12 +72,33 @@ def test_claimreview_drafts_have_the_required_fields(checked_db, tmp_path):
         assert all(d.get(k) for k in REQUIRED), d
         assert d["@context"] == "https://schema.org" and d["@type"] == "ClaimReview"
         assert d["creativeWorkStatus"] == "Draft"
+        assert "datePublished" not in d  # a draft is not published: no date (never the export date)
         item = d["itemReviewed"]
-        assert item["@type"] == "Claim" and item["author"]["name"] and item["datePublished"]
+        # the article is a local file: no appearance (not a path), no author, no date it does not give
+        assert item == {"@type": "Claim"}, item
         rating = d["reviewRating"]
         assert rating["@type"] == "Rating" and rating["alternateName"] in {"True", "False", "Mixed", "Unproven"}
         assert rating["worstRating"] <= rating["ratingValue"] <= rating["bestRating"]
         assert d["url"].startswith("https://") and d["author"]["name"] == "Example Desk"
+
+
+def test_a_claimreview_names_a_web_articles_site_its_page_and_its_own_date(checked_db, tmp_path):
+    import shutil
+
+    from warehouse.export import claimreview_drafts
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(checked_db[0], db)
+    con = connect(db)
+    try:  # the same stored article as if fetched from the web, with the date its page gives
+        con.execute("UPDATE articles SET url = 'https://news.example.com/2025/tower', published = '2025-03-01'")
+        drafts = claimreview_drafts(con, publisher="Example Desk", review_base_url="https://desk.example/r")
+    finally:
+        con.close()
+    assert drafts and all(d["itemReviewed"] == {
+        "@type": "Claim", "author": {"@type": "Organization", "name": "news.example.com"},
+        "appearance": [{"@type": "CreativeWork", "url": "https://news.example.com/2025/tower"}],
+        "datePublished": "2025-03-01"} for d in drafts)
 
 
 def test_html_report_highlights_claims_and_cites_passages(checked_db, tmp_path):
