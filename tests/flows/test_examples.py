@@ -20,11 +20,13 @@ CHANGES = [("completed in 1889", "completed in 1899"), ("330 metres", "530 metre
 # each entry is a verdict the issue asks for that this model does not give yet (see the closing note).
 _ENTITY_DATE = ("the stance model reads 'The tower was the tallest ... until the Chrysler Building ... was completed "
                 "in 1930' (on the Eiffel Tower's page) as refuting a completion year of the tower itself")
+_PRIOR_ONLY = ("no kept passage refutes it, alone or read together, yet the aggregator's prior (most real "
+               "fact-checked claims are false) makes it 'refuted', flagged for review with a rationale that says so")
 KNOWN_MISSES: dict[str, str] = {
-    "completed in 1889": _ENTITY_DATE,
+    "completed in 1889": _PRIOR_ONLY,
     "The Eiffel Tower was completed in 1889.": _ENTITY_DATE,
-    "no claim refuted": ("the completion-year claim (above) and 'A group of artists published a letter against the "
-                         "Eiffel Tower in 1887' (the corpus: they protested in 1887) come back refuted"),
+    "no claim refuted": ("the completion-year claim and 'A group of artists published a letter against the Eiffel "
+                         "Tower in 1887' (the corpus: they protested in 1887) come back refuted: " + _PRIOR_ONLY),
 }
 
 
@@ -89,6 +91,14 @@ def _claim(rows, key):
 @pytest.mark.xfail(reason=KNOWN_MISSES["no claim refuted"], strict=True)
 def test_no_claim_of_the_true_article_is_refuted(sample_rows):
     assert not [(r["claim"], r["rationale"]) for r in sample_rows if r["label"] == "refuted"]
+
+
+def test_no_passage_refutes_a_true_claim_and_what_the_prior_refutes_goes_to_review(sample_rows):
+    from verifiers.verdict import PRIOR_ONLY
+
+    refuted = [r for r in sample_rows if r["label"] == "refuted"]
+    assert all(r["needs_review"] and r["rationale"].startswith(PRIOR_ONLY) and not r["deciding"] for r in refuted), \
+        [(r["claim"], r["rationale"], r["deciding"]) for r in refuted]
 
 
 @pytest.mark.parametrize("key", [_maybe_known(k) for k in STATED])
