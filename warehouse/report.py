@@ -9,7 +9,7 @@ import duckdb
 from factledger.errors import InputError
 from warehouse.db import sql_literal
 
-__all__ = ["article_report"]
+__all__ = ["article_report", "hidden_lines", "visible_text"]
 
 COLOURS = {"supported": "#cdeccd", "refuted": "#f6c6c6", "conflicting": "#fbe0b0", "not_enough_evidence": "#e4e4e4"}
 _CSS = """body{font:16px/1.55 Georgia,serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
@@ -67,7 +67,7 @@ def article_report(con: duckdb.DuckDBPyConnection, article: str) -> str:
     for number, (cid, _t, start, end, label, *_) in enumerate(claims, 1):
         if start is not None:
             spans.setdefault((start, end), []).append((number, cid, label))
-    hidden = _hidden_lines(text, title, list(spans))
+    hidden = hidden_lines(text, title, list(spans))
     parts, pos = [], 0
     for (start, end), members in sorted(spans.items()):
         if start < pos:
@@ -126,7 +126,7 @@ def article_report(con: duckdb.DuckDBPyConnection, article: str) -> str:
     return "\n".join(out)
 
 
-def _hidden_lines(text: str, title: str | None, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def hidden_lines(text: str, title: str | None, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """(start, end) of the lines of `text` the report leaves out, each with the blank lines after
     it: page chrome ("Scroll to top", share and cookie buttons: `is_page_chrome`) and a first line
     that repeats the title shown above it. A line holding part of a claim is always shown."""
@@ -151,13 +151,18 @@ def _words(text: str) -> list[str]:
     return "".join(c if c.isalnum() else " " for c in text.lower()).split()
 
 
-def _shown(text: str, start: int, end: int, hidden: list[tuple[int, int]]) -> str:
-    """`text[start:end]`, escaped, without the hidden lines."""
+def visible_text(text: str, start: int, end: int, hidden: list[tuple[int, int]]) -> str:
+    """`text[start:end]` without the hidden lines (`hidden_lines`)."""
     out, pos = [], start
     for h_start, h_end in hidden:
         if h_end <= pos or h_start >= end:
             continue
-        out.append(escape(text[pos:max(pos, h_start)]))
+        out.append(text[pos:max(pos, h_start)])
         pos = max(pos, min(h_end, end))
-    out.append(escape(text[pos:end]))
+    out.append(text[pos:end])
     return "".join(out).rstrip() if end == len(text) else "".join(out)
+
+
+def _shown(text: str, start: int, end: int, hidden: list[tuple[int, int]]) -> str:
+    """`visible_text`, escaped for HTML."""
+    return escape(visible_text(text, start, end, hidden))

@@ -235,8 +235,11 @@ def claim_for_review(con: duckdb.DuckDBPyConnection, claim_id: str) -> dict:
     before = after = sentence = None
     text, start, end = claim["article_text"], claim["span_start"], claim["span_end"]
     if text is not None and start is not None:
+        from warehouse.report import hidden_lines, visible_text
+
         lo, hi = max(0, start - 600), min(len(text), end + 600)
-        before, sentence, after = text[lo:start], text[start:end], text[end:hi]
+        hidden = hidden_lines(text, claim["title"], [(start, end)])  # page chrome, a repeated title: as the report
+        before, sentence, after = visible_text(text, lo, start, hidden), text[start:end], visible_text(text, end, hi, hidden)
     return {"claim_id": claim_id, "claim": claim, "current": current, "verdict": verdict, "evidence": evidence,
             "context": {"before": before, "sentence": sentence, "after": after},
             "fact_checks": _all(con, "SELECT DISTINCT publisher, textual_rating, review_url FROM fact_checks "

@@ -145,13 +145,13 @@ def test_html_report_shows_rationale_and_review_flag_the_title_once_and_no_page_
 
 
 def test_report_keeps_a_chrome_line_that_holds_a_claim():
-    from warehouse.report import _hidden_lines, _shown
+    from warehouse.report import _shown, hidden_lines
 
     text = "The Title\n\nHome\nThe bridge opened in 1932.\nMenu\nScroll to top\n"
     claim = (text.index("Menu"), text.index("Menu") + 4)  # as if a claim were found there
-    hidden = _hidden_lines(text, "The title", [claim])
+    hidden = hidden_lines(text, "The title", [claim])
     assert _shown(text, 0, len(text), hidden) == "The bridge opened in 1932.\nMenu"
-    assert _shown(text, 0, len(text), _hidden_lines(text, None, [])) == "The Title\n\nThe bridge opened in 1932."
+    assert _shown(text, 0, len(text), hidden_lines(text, None, [])) == "The Title\n\nThe bridge opened in 1932."
 
 
 def test_report_for_unknown_article(checked_db, tmp_path, capsys):

@@ -100,3 +100,18 @@ def test_a_recheck_after_a_review_keeps_the_claimreview_reviewed(db, tmp_path):
     statuses = {d["claimReviewed"]: d["creativeWorkStatus"]
                 for d in claimreview_drafts(db, publisher="Desk", review_base_url="https://desk.example/r/")}
     assert statuses == {text: "Published", text2: "Draft"}
+
+
+def test_the_review_page_shows_the_article_around_a_claim_without_page_chrome(checked_db):
+    from warehouse.reviews import claim_for_review
+
+    con = connect(checked_db[0], read_only=True)
+    try:
+        text = con.execute("SELECT text FROM articles").fetchone()[0]
+        ids = [r[0] for r in con.execute("SELECT claim_id FROM claims WHERE span_start IS NOT NULL").fetchall()]
+        contexts = [claim_for_review(con, cid)["context"] for cid in ids]
+    finally:
+        con.close()
+    assert "Scroll to top" in text and "Share this article" in text  # the page chrome is in the stored text
+    shown = " ".join(c["before"] + c["sentence"] + c["after"] for c in contexts)
+    assert "six million" in shown and "Scroll to top" not in shown and "Share this article" not in shown
