@@ -1281,18 +1281,25 @@ def run() -> None:
 
 
 def _stop_before_the_run() -> Callable[[], None] | None:
-    """Until a run starts (`_stoppable` takes over), SIGTERM ends the command as SIGINT does."""
+    """Until a run starts (`_stoppable` takes over), SIGINT and SIGTERM end the command; also when
+    the command was started with SIGINT ignored (a background job of a non-interactive shell), in
+    which Python installs no KeyboardInterrupt: a check the service answers is then still cancelled."""
     import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         return None
 
-    def on_term(signum, frame):
+    def on_stop(signum, frame):
         raise _Stopped(signum)
 
-    previous = signal.signal(signal.SIGTERM, on_term)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+    previous = {s: signal.signal(s, on_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def restore() -> None:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+    return restore
 
 
 if __name__ == "__main__":

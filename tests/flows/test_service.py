@@ -236,8 +236,11 @@ def test_ctrl_c_of_a_cli_check_cancels_its_run_in_the_service(service):
 
     stance, db = service["stance"], service["db"]
     stance.armed = True
+    # started with SIGINT ignored, as a background job of a script is (and as CI may run the suite): the
+    # command still answers SIGINT, as its local path does
     proc = subprocess.Popen([str(BIN / "factledger"), "check-claim", CLAIM + " Stopped by Ctrl-C.", "--db", str(db)],
-                            env=service["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+                            env=service["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         assert stance.entered.wait(60), proc.stderr.read() if proc.poll() is not None else "no model call"
         # Meanwhile an analyst's query reads the warehouse (the service reads it too, and writes it
