@@ -46,6 +46,10 @@ the same cores (load average 3.5-4.7):
   3.0-4.1): baseline 6.32 s; cold 6.05 s to the verdict, 6.15 s to exit (ratio 0.96; first use
   12.94 s); --prefect 16.83 s (ratio 2.66); warm median 1.62 s, p95 3.44 s (the first of the 20);
   `--help` 0.134 s, `sql` 0.219 s. The numbers follow the load: compare only within one run.
+- the same code on the machine with nothing else running (load average 0.06 at the start): baseline
+  7.56 s (runs 7.30, 7.56, 8.16); cold check-claim 7.66 s to the verdict, 7.78 s to exit (ratio
+  1.01; first use 11.88 s); with --prefect 11.97 s (ratio 1.58); warm median 1.23 s, p95 1.62 s
+  (service ready in 18.3 s); `--help` 0.137 s, `sql` 0.259 s.
 """
 
 from __future__ import annotations
