@@ -1081,10 +1081,12 @@ def _local_review(args, payload: dict) -> dict:
     from warehouse.db import opened
     from warehouse.reviews import record_review
 
+    from factledger.records import record_to_plain
+
     with opened(_db(args)) as con:
-        return record_review(con, payload["claim_id"], payload["label"], payload["note"], payload["reviewer"],
-                             run_id=payload["run_id"], relied=payload["relied"],
-                             rejected=payload["rejected"]).to_plain()
+        return record_to_plain(record_review(con, payload["claim_id"], payload["label"], payload["note"],
+                                             payload["reviewer"], run_id=payload["run_id"], relied=payload["relied"],
+                                             rejected=payload["rejected"]))
 
 
 def _print_queue(rows: list[dict], fmt: str) -> None:

@@ -41,7 +41,6 @@ def is_page(path: str) -> bool:
 def add_review_pages(app: FastAPI, service, token: str) -> None:
     """Register the review pages on `app` (served from `service`, the `CheckService`)."""
     from flows.service import CheckFailed, ReviewIn
-    from warehouse.db import opened
     from warehouse.reviews import claim_for_review, review_queue
 
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
@@ -50,10 +49,13 @@ def add_review_pages(app: FastAPI, service, token: str) -> None:
     def page(name: str, status: int = 200, **values) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**values), status_code=status)
 
-    def read(fn, *args):
-        with service.lock:  # the service's own writes take turns with this read
-            with opened(service.db, read_only=True) as con:
-                return fn(con, *args)
+    async def claim_with_error(claim_id: str, status: int, error: str, reviewer: str) -> HTMLResponse:
+        """The claim page again, saying what went wrong (the queue page when the claim is unknown)."""
+        try:
+            claim = await run_in_threadpool(service.read, claim_for_review, claim_id)
+        except InputError as exc:
+            return page("queue.html", 404, rows=[], error=str(exc))
+        return page("claim.html", status, c=claim, labels=labels, reviewer=reviewer, saved=None, error=error)
 
     @app.get("/static/review.css", include_in_schema=False)
     def stylesheet() -> FileResponse:
@@ -80,13 +82,13 @@ def add_review_pages(app: FastAPI, service, token: str) -> None:
 
     @app.get("/review", include_in_schema=False)
     async def queue_page() -> HTMLResponse:
-        rows = await run_in_threadpool(read, review_queue, None)
+        rows = await run_in_threadpool(service.read, review_queue, None)
         return page("queue.html", rows=rows)
 
     @app.get("/review/claims/{claim_id}", include_in_schema=False)
     async def claim_page(claim_id: str, saved: str | None = None, rechecked: str | None = None) -> HTMLResponse:
         try:
-            claim = await run_in_threadpool(read, claim_for_review, claim_id)
+            claim = await run_in_threadpool(service.read, claim_for_review, claim_id)
         except InputError as exc:
             return page("queue.html", 404, rows=[], error=str(exc))
         return page("claim.html", c=claim, labels=labels, reviewer=getpass.getuser(), saved=saved, error=None,
@@ -109,13 +111,7 @@ def add_review_pages(app: FastAPI, service, token: str) -> None:
         else:
             return RedirectResponse(f"/review/claims/{quote(claim_id)}?saved={quote(review['review_id'])}",
                                     status_code=303)
-        try:
-            claim = await run_in_threadpool(read, claim_for_review, claim_id)
-        except InputError as exc:
-            return page("queue.html", 404, rows=[], error=str(exc))
-        return page("claim.html", status, c=claim, labels=labels, reviewer=form.get("reviewer") or getpass.getuser(),
-                    saved=None, error=error)
-
+        return await claim_with_error(claim_id, status, error, form.get("reviewer") or getpass.getuser())
 
     @app.post("/review/claims/{claim_id}/recheck", include_in_schema=False)
     async def check_again(claim_id: str):
@@ -127,12 +123,7 @@ def add_review_pages(app: FastAPI, service, token: str) -> None:
                                               providers=list(service.providers))
         except CheckFailed as exc:
             error = str(exc) + (f" (run {exc.run_id})" if exc.run_id else "")
-            try:
-                claim = await run_in_threadpool(read, claim_for_review, claim_id)
-            except InputError as missing:
-                return page("queue.html", 404, rows=[], error=str(missing))
-            return page("claim.html", exc.status, c=claim, labels=labels, reviewer=getpass.getuser(), saved=None,
-                        error=error)
+            return await claim_with_error(claim_id, exc.status, error, getpass.getuser())
         return RedirectResponse(f"/review/claims/{quote(claim_id)}?rechecked={quote(result.run_id)}", status_code=303)
 
 

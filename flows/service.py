@@ -63,6 +63,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from factledger import __version__
 from factledger.client import is_loopback
 from factledger.errors import Cancelled, ConfigError, ExtractionError, FactLedgerError, InputError
+from factledger.records import record_to_plain
 from factledger.settings import PROVIDERS
 from flows.review_page import COOKIE, PAGE_OPEN_PATHS, add_review_pages, is_page
 from warehouse.reviews import MAX_NOTE_CHARS
@@ -228,16 +229,20 @@ class CheckService:
             except InputError as exc:
                 raise CheckFailed(422, "input", str(exc), None) from exc
             self.reviews += 1
-        return {"review": review.to_plain()}
+        return {"review": record_to_plain(review)}
+
+    def read(self, fn, *args):
+        """`fn(con, *args)` on a read-only connection, taking turns with the service's own writes."""
+        from warehouse.db import opened
+
+        with self.lock:
+            with opened(self.db, read_only=True) as con:
+                return fn(con, *args)
 
     def queue(self, limit: int | None) -> dict:
-        from warehouse.db import opened
         from warehouse.reviews import review_queue
 
-        with self.lock:  # the service's own writes take turns with this read
-            with opened(self.db, read_only=True) as con:
-                rows = review_queue(con, limit)
-        return json.loads(json.dumps({"queue": rows}, default=str))
+        return json.loads(json.dumps({"queue": self.read(review_queue, limit)}, default=str))
 
     def cancel(self, request_id: str, signal_name: str | None = None) -> dict:
         """Stop the check sent with `request_id` at its next check (recorded as cancelled), or, not

@@ -32,6 +32,7 @@ from pathlib import Path
 from factledger.errors import ConfigError
 from factledger.records import sha256_file
 from verifiers.calibration import fit_temperature
+from verifiers.textfeatures import MONTHS, content_stems, years
 
 __all__ = ["DATASETS", "LABELS", "RECIPES", "VERSION", "averitec_claim_pairs", "averitec_split", "claim_subject",
            "fever_symmetric_dev", "fever_text", "load_pairs", "real_claims_base_conflict", "real_claims_pairs",
@@ -304,7 +305,6 @@ def claim_subject(claim: str) -> str | None:
 
 
 _PRONOUN_LED = re.compile(r"^(he|she|it|they|his|her|its|their|this|these|those|there)\b", re.I)
-_MONTH_WORDS = frozenset("january february march april may june july august september october november december".split())
 
 
 def _subject_span(claim: str, subject: str) -> str:
@@ -315,7 +315,7 @@ def _subject_span(claim: str, subject: str) -> str:
 
 def _named(subject: str | None) -> bool:
     """A subject that is a name, not "May 1999" or "The 2013 NBA"."""
-    return bool(subject) and not re.search(r"\d", subject) and subject.split()[0] not in _MONTH_WORDS
+    return bool(subject) and not re.search(r"\d", subject) and subject.split()[0] not in MONTHS
 
 
 def other_entity_date_pairs(sources: list[Pair], n: int, seed: int) -> tuple[list[Pair], dict]:
@@ -331,7 +331,6 @@ def other_entity_date_pairs(sources: list[Pair], n: int, seed: int) -> tuple[lis
     - the claim's own evidence with D beside it -> the original label (D changes nothing).
     Half of each, alternating. Deterministic for a seed."""
     from verifiers.evidence import premise
-    from verifiers.textfeatures import content_stems, years
 
     rng = random.Random(seed + 7)
     distractors = []

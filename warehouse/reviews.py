@@ -53,13 +53,6 @@ class Review:
     reviewed_at: datetime
     supersedes: str | None
 
-    def to_plain(self) -> dict:
-        return {"review_id": self.review_id, "claim_id": self.claim_id, "run_id": self.run_id,
-                "machine_label": self.machine_label, "machine_confidence": self.machine_confidence,
-                "label": self.label, "note": self.note, "relied_passages": list(self.relied_passages),
-                "rejected_passages": list(self.rejected_passages), "reviewer": self.reviewer,
-                "reviewed_at": self.reviewed_at.isoformat(), "supersedes": self.supersedes}
-
 
 def check_label(label: str) -> str:
     """`label` if it is one of the four verdicts, else an InputError naming it."""
