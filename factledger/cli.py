@@ -698,14 +698,14 @@ def _stop_run(thread, received: list[int]) -> None:
             f"{run_id} ({status})" for run_id, status in stopping.ended_runs().items())
     else:
         msg = f"stopped by {name} (no run was in progress)"
-    print(f"Error: {msg}", file=sys.stderr, flush=True)
-    _end_process(128 + signum)
+    _end_process(128 + signum, f"Error: {msg}")
 
 
-def _end_process(code: int) -> None:
+def _end_process(code: int, last_line: str | None = None) -> None:
     """End now with `code`, although threads may still be busy (a model call does not stop half-way):
     the temporary Prefect server is stopped, the database closes finish (a few seconds at most),
-    the exit handlers get a moment, then os._exit."""
+    the exit handlers get a moment, then `last_line` goes to stderr (last: whatever the shutdown
+    prints, such as asyncio's CancelledError from a stopped batch flow, comes before it), then os._exit."""
     import atexit
     import threading
 
@@ -725,6 +725,8 @@ def _end_process(code: int) -> None:
     handlers.start()
     handlers.join(1.5)
     sys.stdout.flush()
+    if last_line:
+        print(last_line, file=sys.stderr)
     sys.stderr.flush()
     os._exit(code)
 
