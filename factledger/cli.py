@@ -945,6 +945,7 @@ def cmd_corpus_add(args) -> int:
     from factledger.app import Runtime, run_info
     from factledger.corpus import ingest
     from warehouse.db import connect
+    from warehouse.snapshot import publish_soon
     from warehouse.store import finish_run, start_run
 
     rt = Runtime(device=args.device)
@@ -962,6 +963,7 @@ def cmd_corpus_add(args) -> int:
         finish_run(con, run_id)
     finally:
         con.close()
+    publish_soon(_db(args))  # the analysts' snapshot, with the new passages (this process waits for it at exit)
     for url, reason in stats.skipped:
         if reason != "already_stored":
             print(f"skipped ({reason}): {url}", file=sys.stderr)
@@ -978,11 +980,17 @@ def _documents_ingested(done: int, total: int) -> None:
 
 
 def cmd_sql(args) -> int:
-    from warehouse.analyst import run_query
-    from warehouse.db import opened
+    from warehouse.analyst import open_for_analysis, run_query
 
-    with opened(_db(args), analyst=True) as con:
+    con, snapshot = open_for_analysis(_db(args))
+    try:
+        if snapshot is not None:
+            print(f"note: {_db(args)} is held by a writer; reading its snapshot published "
+                  f"{snapshot.published.astimezone().isoformat(sep=' ', timespec='seconds')} ({snapshot.path})",
+                  file=sys.stderr, flush=True)
         columns, rows = run_query(con, args.query)
+    finally:
+        con.close()
     if args.format == "json":
         print(json.dumps([dict(zip(columns, r)) for r in rows], ensure_ascii=False, default=_jsonable))
     elif args.format == "csv":
@@ -1085,7 +1093,7 @@ def _local_review(args, payload: dict) -> dict:
 
     from factledger.records import record_to_plain
 
-    with opened(_db(args)) as con:
+    with opened(_db(args), publish=True) as con:
         return record_to_plain(record_review(con, payload["claim_id"], payload["label"], payload["note"],
                                              payload["reviewer"], run_id=payload["run_id"], relied=payload["relied"],
                                              rejected=payload["rejected"]))

@@ -23,6 +23,7 @@ from typing import Any
 
 from factledger.errors import ConfigError, FactLedgerError
 from factledger.settings import factledger_home
+from factledger.pids import alive
 
 __all__ = ["HEALTH_TIMEOUT_S", "ServiceError", "ServiceInfo", "ServiceUnreachable", "call", "cancel", "ensure_token", "fetch",
            "find_service", "is_loopback", "read_state", "remove_state", "state_path", "token_path", "write_state"]
@@ -136,16 +137,6 @@ class ServiceInfo:
     cancellable: bool = False  # takes a check's `request_id` and cancels by it (its /health says so)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: it exists
-        return True
-    return True
-
-
 def find_service(db: str | Path) -> ServiceInfo | None:
     """The running service for database `db`, or None when the state file names none for it.
     Raises ServiceUnreachable (with what was found) when it names one that is gone or silent."""
@@ -159,7 +150,7 @@ def find_service(db: str | Path) -> ServiceInfo | None:
     if served != str(Path(db).resolve()):
         return None  # a service for another database: not ours to use
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    if not _alive(pid):
+    if not alive(pid):
         raise ServiceUnreachable(f"the service at {url} (pid {pid}) is gone")
     try:
         token = read_token()

@@ -13,6 +13,7 @@ __all__ = [
     "PermanentFetchError",
     "TransientFetchError",
     "WarehouseError",
+    "WarehouseLocked",
 ]
 
 
@@ -86,3 +87,8 @@ class ExtractionError(FactLedgerError):
 
 class WarehouseError(FactLedgerError):
     """The DuckDB warehouse cannot be opened, migrated or written."""
+
+
+class WarehouseLocked(WarehouseError):
+    """Another process holds the database file (a writer, or readers while this one wants to write)
+    and did not let go in the time allowed."""

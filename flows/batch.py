@@ -97,7 +97,7 @@ def store_batch_article(db: str, child_run_id: str, providers: list[str], params
     the write lock held once, in the flow process (a plain call: see `flows.check.store_article`)."""
     with stopping.writing():
         check_stop()  # a stop requested before this article's store: it is not stored
-        with opened(db) as con:
+        with opened(db, publish=True) as con:
             start_run(con, run_info(child_run_id, "check-article", get_runtime(), providers, params))
             try:
                 store_article_results(con, child_run_id, article, results)
@@ -223,7 +223,7 @@ async def batch_flow(
         failed = (f"{counts['failed']} of {len(items)} articles failed (reasons in batch_items)"
                   if counts["failed"] else None)
         with stopping.writing():
-            with opened(db) as con:
+            with opened(db, publish=True) as con:
                 finish_run(con, run_id, error=failed)
             stopping.finished(run_id, "failed" if failed else "completed")
     except BaseException as exc:

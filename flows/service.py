@@ -221,7 +221,7 @@ class CheckService:
             if stopping.stop_requested():
                 raise CheckFailed(503, "stopping", "the service is stopping", None)
             try:
-                with opened(self.db) as con:
+                with opened(self.db, publish=True) as con:
                     review = record_review(con, body.claim_id, body.label, body.note, body.reviewer,
                                            run_id=body.run_id, relied=body.relied, rejected=body.rejected)
             except StaleReview as exc:
@@ -499,7 +499,7 @@ def warm_up(rt, db: Path, providers: Sequence[str]) -> dict:
     load_models(rt, articles=True)
     rt.scorer.score(rt.splitter.analyze(WARM_UP_TEXT))
     check_english(WARM_UP_TEXT * 2, "warm-up")
-    with opened(db):  # created and migrated: the service is its writer
+    with opened(db, publish=True):  # created and migrated (the service is its writer); the analysts' snapshot
         pass
     passages = load_corpus_index(db)
     if "corpus" in providers and passages:

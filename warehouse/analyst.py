@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
-from factledger.errors import InputError
+from factledger.errors import InputError, WarehouseLocked
+from warehouse.db import connect
+from warehouse.snapshot import Snapshot, snapshot_of, snapshot_path
 
-__all__ = ["run_query"]
+__all__ = ["open_for_analysis", "run_query"]
+
+
+def open_for_analysis(db: str | Path) -> tuple[duckdb.DuckDBPyConnection, Snapshot | None]:
+    """An analyst connection (read-only, file access off, configuration locked) to the warehouse
+    itself when it can be had at once, else to its newest published snapshot (`warehouse.snapshot`),
+    which is returned too (None: the live file). A file held by a writer with no snapshot beside it,
+    or a missing database, is a one-line WarehouseError naming it."""
+    db = Path(db)
+    try:
+        return connect(db, analyst=True, lock_timeout=0), None
+    except WarehouseLocked:
+        snapshot = snapshot_of(db)
+        if snapshot is None:
+            raise WarehouseLocked(f"database held by a writer (another process) and no snapshot published beside it "
+                                  f"({snapshot_path(db).name}): {db}") from None
+        return connect(snapshot.path, analyst=True, lock_timeout=0), snapshot
+
 
 _ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from factledger.errors import WarehouseError
+from factledger.errors import WarehouseError, WarehouseLocked
 
 __all__ = [
     "close_soon",
@@ -26,6 +26,7 @@ __all__ = [
     "query_sql",
     "rebuild_fts",
     "sql_literal",
+    "views_sql",
 ]
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,11 @@ def _sql_dir():
 def query_sql(name: str) -> str:
     """The text of `warehouse/sql/queries/<name>.sql`."""
     return (_sql_dir() / "queries" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def views_sql() -> str:
+    """The text of `warehouse/sql/views.sql`: the analysts' views and macros, re-created after migrating."""
+    return (_sql_dir() / "views.sql").read_text(encoding="utf-8")
 
 
 def fts_extension_path() -> Path:
@@ -64,10 +70,17 @@ def connect(
     connections otherwise, so analysts can query while a batch runs; whoever finds the file
     locked retries for up to `lock_timeout` seconds, then gives up with a one-line error.
     Analyst connections (`analyst=True`) also have external access off and the configuration locked.
+    A writer or an analyst also waits for this process's snapshot publish of the file
+    (`warehouse.snapshot`), which reads it through a pipeline reader's configuration (DuckDB allows
+    one per file per process). WarehouseLocked: still locked after `lock_timeout`.
     """
-    read_only = read_only or analyst
     path = Path(path)
     _await_closes(path)
+    if analyst or not read_only:
+        from warehouse.snapshot import await_publish
+
+        await_publish(path)
+    read_only = read_only or analyst
     if read_only and not path.exists():
         raise WarehouseError(f"no such database: {path}")
     if path.exists() and path.is_dir():
@@ -84,8 +97,10 @@ def connect(
         except (duckdb.IOException, duckdb.ConnectionException) as exc:
             # another process holds the write lock, or another thread of this one has the file open
             # as a writer while we want to read (DuckDB refuses a second configuration in a process)
-            if not _busy(exc) or time.monotonic() >= deadline:
+            if not _busy(exc):
                 raise WarehouseError(f"cannot open database ({_first_line(exc)}): {path}") from exc
+            if time.monotonic() >= deadline:
+                raise WarehouseLocked(f"cannot open database ({_first_line(exc)}): {path}") from exc
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
         except duckdb.Error as exc:
@@ -121,9 +136,12 @@ def _busy(exc: BaseException) -> bool:
 
 
 @contextmanager
-def opened(path: str | Path, *, close_in_background: bool = False, **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
+def opened(path: str | Path, *, close_in_background: bool = False, publish: bool = False,
+           **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
     """`connect(path, **kwargs)`, closed on exit: hold the file only as long as needed. With
-    `close_in_background`, a block that ends without an error leaves the close to `close_soon`."""
+    `close_in_background`, a block that ends without an error leaves the close to `close_soon`.
+    With `publish` (a writer's store), a block that ends without an error then has the analysts'
+    snapshot published in the background (`warehouse.snapshot.publish_soon`)."""
     con = connect(path, **kwargs)
     try:
         yield con
@@ -134,6 +152,10 @@ def opened(path: str | Path, *, close_in_background: bool = False, **kwargs) -> 
         close_soon(con, path)
     else:
         con.close()
+    if publish:
+        from warehouse.snapshot import publish_soon
+
+        publish_soon(path)
 
 
 # Writers closed in the background, by resolved database path (see `close_soon`).
@@ -219,7 +241,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             raise WarehouseError(f"migration {f.name} failed: {_first_line(exc)}") from exc
         applied.append(f.name)
         log.info("applied migration %s", f.name)
-    views = (_sql_dir() / "views.sql").read_text(encoding="utf-8")
+    views = views_sql()
     digest = hashlib.sha256(views.encode("utf-8")).hexdigest()
     row = con.execute("SELECT value FROM schema_meta WHERE key = 'views_sha256'").fetchone()
     if applied or not row or row[0] != digest:
