@@ -682,8 +682,7 @@ def _stop_run(thread, received: list[int]) -> None:
     signum = received[0]
     name = _signal_name(signum)
     deadline = time.monotonic() + STOP_GRACE_S
-    if "factledger.progress" in sys.modules:  # the bars off the terminal before the last line
-        sys.modules["factledger.progress"].close()
+    _bars_off()
     # Wait for the run to stop at its next check, while one is recorded as running (a second
     # signal: no more waiting); a run begun meanwhile is cancelled below all the same.
     while thread.is_alive() and time.monotonic() < deadline and len(received) == 1 and stopping.open_runs():
@@ -699,6 +698,12 @@ def _stop_run(thread, received: list[int]) -> None:
     else:
         msg = f"stopped by {name} (no run was in progress)"
     _end_process(128 + signum, f"Error: {msg}")
+
+
+def _bars_off() -> None:
+    """The progress bars off the terminal, before a last line."""
+    if "factledger.progress" in sys.modules:
+        sys.modules["factledger.progress"].close()
 
 
 def _end_process(code: int, last_line: str | None = None) -> None:
@@ -734,11 +739,6 @@ def _end_process(code: int, last_line: str | None = None) -> None:
 def cmd_check(args) -> int:
     loaded = args.loaded
     ref = args.article if "://" in args.article else str(Path(args.article).resolve())
-    rows = _from_service(args, "/articles/check", {
-        "article": ref, "max_claims": args.max_claims, "max_article_mb": args.max_article_mb,
-        "providers": _providers(args), "urls": args.urls, "before": args.before})
-    if isinstance(rows, int):
-        return rows
     params = dict(db=str(_db(args)), providers=_providers(args), max_claims=args.max_claims, quiet=args.quiet,
                   urls=args.urls, before=args.before, max_article_mb=args.max_article_mb)
 
@@ -753,21 +753,14 @@ def cmd_check(args) -> int:
         flows.set_runtime(rt)
         return _run(args, flows.check_article_flow, article=args.article, **params)
 
-    if rows is None:
-        with _progress_shown(args):
-            rows = _stoppable(work)
-    _print_results(rows, args.format)
-    return EXIT_OK
+    return _checked(args, work, "/articles/check", {
+        "article": ref, "max_claims": args.max_claims, "max_article_mb": args.max_article_mb,
+        "providers": _providers(args), "urls": args.urls, "before": args.before})
 
 
 def cmd_check_claim(args) -> int:
     given = args.loaded["claims"]
     ids = [i for i, _ in given]
-    rows = _from_service(args, "/claims/check", {
-        "claims": [t for _, t in given], "input_ids": ids if any(ids) else None, "providers": _providers(args),
-        "urls": args.urls, "before": args.before})
-    if isinstance(rows, int):
-        return rows
     params = dict(claims=[t for _, t in given], input_ids=ids if any(ids) else None, db=str(_db(args)),
                   providers=_providers(args), quiet=args.quiet, urls=args.urls, before=args.before)
 
@@ -782,8 +775,19 @@ def cmd_check_claim(args) -> int:
         flows.set_runtime(rt)
         return _run(args, flows.check_claim_flow, **params)
 
-    if rows is None:
-        with _progress_shown(args):
+    return _checked(args, work, "/claims/check", {
+        "claims": params["claims"], "input_ids": params["input_ids"], "providers": _providers(args),
+        "urls": args.urls, "before": args.before})
+
+
+def _checked(args, work: Callable[[], list[dict]], path: str, payload: dict) -> int:
+    """The rows from the service (`path` with `payload`, its progress streamed to the bar) or from
+    `work()` here, printed; the exit code."""
+    with _progress_shown(args):
+        rows = _from_service(args, path, payload)
+        if isinstance(rows, int):
+            return rows
+        if rows is None:
             rows = _stoppable(work)
     _print_results(rows, args.format)
     return EXIT_OK
@@ -825,14 +829,17 @@ def _from_service(args, path: str, payload: dict) -> list[dict] | int | None:
         return None
     except client.ServiceError as exc:
         note = f" (run {exc.run_id})" if exc.run_id else ""
+        _bars_off()
         print(f"Error: {_one_line(exc)}{note}", file=sys.stderr, flush=True)
         return EXIT_USAGE if exc.status == 422 else EXIT_FAILED
 
 
 def _service_call(svc, path: str, payload: dict) -> dict | int:
-    """`client.call` in a thread while this one waits for SIGINT or SIGTERM. On a signal the service
-    is asked to cancel the check (it stops at its next check and records the run as cancelled); the
-    answer is awaited up to SERVICE_STOP_WAIT_S, and the command ends: 128 + the signal's number."""
+    """`client.stream` in a thread while this one waits for SIGINT or SIGTERM; the stream's progress
+    events drive the progress bar (`_service_progress`), as a local check's reports do. On a signal
+    the service is asked to cancel the check (it stops at its next check and records the run as
+    cancelled); the answer is awaited up to SERVICE_STOP_WAIT_S, and the command ends: 128 + the
+    signal's number."""
     import threading
 
     from factledger import client
@@ -848,7 +855,7 @@ def _service_call(svc, path: str, payload: dict) -> dict | int:
 
     def target() -> None:
         try:
-            box["value"] = client.call(svc, path, payload)
+            box["value"] = client.stream(svc, path, payload, _service_progress)
         except BaseException as exc:  # handed to this thread
             box["error"] = exc
         finally:
@@ -869,6 +876,15 @@ def _service_call(svc, path: str, payload: dict) -> dict | int:
     return box["value"]
 
 
+def _service_progress(event: dict) -> None:
+    """A `progress` event of the service's stream, reported here as the local check reports it."""
+    if event.get("event") == "progress" and isinstance(event.get("what"), str):
+        from factledger import progress
+
+        progress.report(event["what"], event.get("total"), done=event.get("done"), note=event.get("note"),
+                        scope=str(event.get("scope") or ""))
+
+
 def _cancel_service_check(svc, request_id: str, done, box: dict, name: str) -> None:
     """Ask the service to cancel the check, wait for its answer a while, and say in one line how the
     run ended."""
@@ -876,6 +892,7 @@ def _cancel_service_check(svc, request_id: str, done, box: dict, name: str) -> N
 
     from factledger import client
 
+    _bars_off()
     if not svc.cancellable:
         print(f"Error: stopped by {name}; the service at {svc.url} cannot cancel the check, which goes on there",
               file=sys.stderr, flush=True)

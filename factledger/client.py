@@ -5,7 +5,8 @@ port, pid, database) once it answers, and removes it when it stops; its bearer t
 it in a 0600 file (`service-token`), created at its first start. The CLI sends `check` and
 `check-claim` to the service that serves the same database, after a `GET /health`; a state file
 whose process is gone, or a service that does not answer, is stale: the CLI checks locally and
-says so in one line.
+says so in one line. A check is asked for as a stream of events (`stream`: NDJSON, one event a
+line), which the CLI turns into the progress bar of a local check.
 
 Light on purpose (requests and the standard library): no Prefect, no models.
 """
@@ -19,14 +20,16 @@ import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from factledger.errors import ConfigError, FactLedgerError
+from factledger.pids import alive
 from factledger.settings import factledger_home
 from factledger.pids import alive
 
-__all__ = ["HEALTH_TIMEOUT_S", "ServiceError", "ServiceInfo", "ServiceUnreachable", "call", "cancel", "ensure_token", "fetch",
-           "find_service", "is_loopback", "read_state", "remove_state", "state_path", "token_path", "write_state"]
+__all__ = ["HEALTH_TIMEOUT_S", "NDJSON", "ServiceError", "ServiceInfo", "ServiceUnreachable", "call", "cancel", "ensure_token",
+           "fetch", "find_service", "is_loopback", "read_state", "remove_state", "state_path", "stream", "token_path",
+           "write_state"]
 
 # How long the CLI waits for `GET /health` before it checks locally instead. A warm service answers
 # in milliseconds on loopback; one busy with a check still answers /health from another thread.
@@ -35,6 +38,8 @@ HEALTH_TIMEOUT_S = 2.0
 # hundred claims, minutes on CPU), so the read has no short timeout.
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 3600.0
+# A check's answer as a stream of events, one JSON object a line (`flows.service.CheckEvent`).
+NDJSON = "application/x-ndjson"
 
 
 def is_loopback(host: str) -> bool:
@@ -184,18 +189,62 @@ def fetch(svc: ServiceInfo, path: str, params: dict | None = None) -> dict:
     return _request(svc, "get", path, params={k: v for k, v in (params or {}).items() if v is not None})
 
 
+def stream(svc: ServiceInfo, path: str, payload: dict, on_event: Callable[[dict], None]) -> dict:
+    """POST `payload` as `call` does, asking for the check's stream of events: `on_event(event)` for
+    each as it comes (`started`, `claims`, `progress`, `verdict`); returns the answer that `done`
+    carries (what `call` returns). An `error` event is raised as the ServiceError the plain call
+    would raise; a stream cut short is a ServiceError too. A service that answers in one piece
+    (plain JSON: a version without streams) is answered as by `call`."""
+    import requests
+
+    r = _send(svc, "post", path, json=payload, headers={"Accept": NDJSON}, stream=True)
+    with r:
+        if r.status_code >= 400 or r.headers.get("content-type", "").split(";")[0].strip() != NDJSON:
+            return _decoded(r)
+        try:
+            for line in r.iter_lines(chunk_size=None):
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                kind = event.pop("event", None) if isinstance(event, dict) else None
+                if kind == "done":
+                    return event
+                if kind == "error":
+                    raise ServiceError(str(event.get("error") or "the check failed"), int(event.get("http_status") or 500),
+                                       event.get("run_id"))
+                on_event({"event": kind, **event})
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            pass  # said below
+        except requests.Timeout:
+            raise ServiceError(f"the service at {svc.url} said nothing for {READ_TIMEOUT_S:g} s", 504) from None
+        except ValueError:
+            raise ServiceError(f"the service at {svc.url} sent a line that is not JSON: {line[:100]!r}", 502) from None
+    raise ServiceError(f"the service at {svc.url} stopped answering before the check ended", 503)
+
+
 def _request(svc: ServiceInfo, method: str, path: str, **kwargs) -> dict:
+    return _decoded(_send(svc, method, path, **kwargs))
+
+
+def _send(svc: ServiceInfo, method: str, path: str, headers: dict | None = None, **kwargs):
+    """The service's response to the request (its status not looked at yet). Raises
+    ServiceUnreachable when nothing was sent, ServiceError when it stopped answering."""
     import requests
 
     try:
-        r = requests.request(method, f"{svc.url}{path}", headers={"Authorization": f"Bearer {svc.token}"},
-                             timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S), **kwargs)
+        return requests.request(method, f"{svc.url}{path}", headers={"Authorization": f"Bearer {svc.token}",
+                                                                     **(headers or {})},
+                                timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S), **kwargs)
     except requests.ConnectionError as exc:
         if _sent(exc):
             raise ServiceError(f"the service at {svc.url} stopped answering during the request", 503) from None
         raise ServiceUnreachable(f"the service at {svc.url} refused the connection") from None
     except requests.Timeout:
         raise ServiceError(f"the service at {svc.url} did not answer in {READ_TIMEOUT_S:g} s", 504) from None
+
+
+def _decoded(r) -> dict:
+    """The JSON body of a response; an error answer raised as a ServiceError."""
     try:
         body = r.json()
     except ValueError:

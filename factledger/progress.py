@@ -2,8 +2,10 @@
 
 Library code and flows say what they have done with `report("claims checked", total, advance=1)`;
 nothing is shown unless the entry point installed a display (`shown`): the CLI does, when stderr
-is a terminal and `--quiet` was not given (`wanted`). Without one (a pipe, a test, the service,
-a Dask worker) a report costs one global read. rich is imported only when a bar is built.
+is a terminal and `--quiet` was not given (`wanted`); the service does for a check whose client
+asked for its stream of events (`flows.service`), a display that also hears when the run began
+(`started`) and which verdicts were decided (`decided`). Without one (a pipe, a test, a Dask
+worker) a report costs one global read. rich is imported only when a bar is built.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import logging
 import sys
 import threading
 from contextlib import contextmanager
-from typing import Iterator, Protocol, TextIO
+from typing import Any, Iterator, Protocol, Sequence, TextIO
 
-__all__ = ["Display", "ProgressBar", "close", "report", "shown", "wanted"]
+__all__ = ["Display", "ProgressBar", "close", "decided", "report", "shown", "started", "wanted"]
 
 # The lines the product reports, one bar each.
 CLAIMS = "claims checked"
@@ -41,6 +43,22 @@ def report(what: str, total: int | None, advance: int = 0, *, done: int | None =
     display = _DISPLAY
     if display is not None:
         display(what, total, advance, done, note, scope)
+
+
+def started(run_id: str) -> None:
+    """A run began under `run_id`: passed on to a display that has a `started(run_id)` (the
+    service's event stream); a progress bar has none."""
+    hook = getattr(_DISPLAY, "started", None)
+    if hook is not None:
+        hook(run_id)
+
+
+def decided(results: Sequence[Any], scope: str = "") -> None:
+    """These claims' verdicts are decided (`ClaimResult`s; not stored yet): passed on to a display
+    that has a `decided(results, scope)`."""
+    hook = getattr(_DISPLAY, "decided", None)
+    if hook is not None:
+        hook(results, scope)
 
 
 def wanted(quiet: bool, stream: TextIO | None = None) -> bool:

@@ -24,6 +24,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from factledger import progress
 from factledger.app import Runtime, result_rows
 from factledger.records import Article, Claim, ClaimResult
 from factledger.settings import Thresholds
@@ -200,6 +201,7 @@ async def check_article_flow(
     verified, the most check-worthy first, with a warning naming how many were left.
     """
     run_id, db = _run_id(), _db_path(db)
+    progress.started(run_id)
     spec = _flow_runtime(device)
     # Loaded here, not in a task (a few ms of work against ~0.1 s of task bookkeeping); bad input
     # fails here, before the warehouse is touched. The CLI has loaded it already, to check it.
@@ -248,6 +250,7 @@ async def check_claim_flow(
     `input_ids` are the caller's ids of `claims`, stored with each claim."""
     claim_records, params = steps.claims_given(text, claims, input_ids, urls, before)
     run_id, db = _run_id(), _db_path(db)
+    progress.started(run_id)
     spec = _flow_runtime(device)
     _begin(db, run_id, "check-claim", providers, params)
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence, TypeVar
 
+from factledger import progress
 from factledger.app import Runtime, result_rows
 from flows import steps
 
@@ -28,6 +29,7 @@ def check_claims(rt: Runtime, db: str, *, text: str | None = None, claims: Seque
     """As `flows.check.check_claim_flow`, here: verify the claims, store them, return the rows."""
     records, params = steps.claims_given(text, claims, input_ids, urls, before)
     run_id, db = steps.new_run_id(), steps.db_path(db)
+    progress.started(run_id)
     _begun(rt, db, run_id, "check-claim", providers, params)
     results = _recorded(db, run_id, lambda: steps.verify(rt, records, providers, db, quiet, urls, before))
     rows = result_rows(results)
@@ -42,6 +44,7 @@ def check_article(rt: Runtime, db: str, article: str, *, providers: Sequence[str
     the article with its results, return the rows."""
     art, cap, params = steps.given_article(rt, article, max_claims, urls, before, max_article_mb)
     run_id, db = steps.new_run_id(), steps.db_path(db)
+    progress.started(run_id)
     _begun(rt, db, run_id, "check-article", providers, params)
     results = _recorded(db, run_id, lambda: steps.analyse_article(rt, art, providers, db, max_claims, quiet, urls,
                                                                   before, cap))

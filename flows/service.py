@@ -5,7 +5,8 @@ A small FastAPI app on uvicorn (both come with Prefect). Each check runs as a Pr
 (`check-claim`, `check-article`) in this process, one at a time: the service is the warehouse's
 one writer, and its run id is the flow run's id, as when the CLI runs the flow itself. Between
 checks it holds no connection, so `factledger sql` and `corpus add` open the file as before
-(a new corpus is seen by the next check).
+(a new corpus is seen by the next check); after each store it publishes the analysts' snapshot
+(`warehouse.snapshot`), which `factledger sql` reads while a writer holds the file.
 
 API (JSON; the OpenAPI page is `/docs`, the schema `/openapi.json`):
 
@@ -14,6 +15,11 @@ API (JSON; the OpenAPI page is `/docs`, the schema `/openapi.json`):
   --format json` prints)
 - `POST /articles/check` `{"article": PATH_OR_URL, "max_claims"?, "max_article_mb"?, "providers"?,
   "urls"?, "before"?}` -> the same, for `check`
+- either, with `Accept: application/x-ndjson`: a stream of events, one JSON object a line, sent as
+  the check goes (`CheckEvent`): `started` (the run id), `claims` (how many will be verified),
+  `progress` (what the CLI's bar shows: claims checked of all, the current step), one `verdict` per
+  claim when the verdicts are decided (before they are stored), then `done` (what the plain call
+  answers: run id, status, results) or `error` (what the plain call's error says, and its HTTP status)
 - `GET /runs/{run_id}` -> the run (`run_summary`) and its verdicts
 - `POST /reviews` `{"claim_id", "label", "note", "reviewer", "run_id"?, "relied"?, "rejected"?}` ->
   `{"review": {...}}` (201; 409 when the claim was re-checked since the verdict reviewed), and
@@ -34,9 +40,11 @@ their next check and are recorded as cancelled (`flows.stopping`), the state fil
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import os
+import queue
 import secrets
 import signal
 import socket
@@ -49,26 +57,27 @@ from http.cookies import CookieError, SimpleCookie
 from urllib.parse import quote
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal, Sequence
+from typing import Annotated, Any, Callable, Iterator, Literal, Sequence
 
 import uvicorn
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.security import HTTPBearer
 from prefect import flow
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from factledger import __version__
-from factledger.client import is_loopback
+from factledger import progress
+from factledger.client import NDJSON, is_loopback
 from factledger.errors import Cancelled, ConfigError, ExtractionError, FactLedgerError, InputError
 from factledger.records import record_to_plain
 from factledger.settings import PROVIDERS
 from flows.review_page import COOKIE, PAGE_OPEN_PATHS, add_review_pages, is_page
 from warehouse.reviews import MAX_NOTE_CHARS
 
-__all__ = ["MAX_BODY_BYTES", "CheckService", "create_app", "is_loopback", "serve_checks"]
+__all__ = ["MAX_BODY_BYTES", "CheckEvent", "CheckEvents", "CheckService", "create_app", "is_loopback", "serve_checks"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +97,7 @@ Provider = Literal[PROVIDERS]  # type: ignore[valid-type]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CLAIM_CHARS)]
 Url = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Accept = Annotated[str | None, Header(description=f"`{NDJSON}`: answer with the stream of the check's events")]
 CANCELLED_EARLY_KEPT = 100  # cancels of checks not started yet that are remembered (chosen; the CLI sends one at most)
 
 
@@ -153,6 +163,76 @@ class ErrorBody(BaseModel):
     run_id: str | None = None
 
 
+class CheckEvent(BaseModel):
+    """One line of a check's NDJSON stream (`Accept: application/x-ndjson`); each event has the
+    fields its `event` names, no others."""
+
+    event: Literal["started", "claims", "progress", "verdict", "done", "error"] = Field(
+        description="started: the run began; claims: the claims to verify are known; progress: more work done; "
+                    "verdict: one claim's verdict was decided (stored with the others at the end); done: the check "
+                    "ended, stored (the last event); error: the check failed (the last event)")
+    run_id: str | None = Field(None, description="started, done, error: the run's id (the Prefect flow-run id; "
+                                                 "error: null when no run began)")
+    count: int | None = Field(None, description="claims: how many claims will be verified")
+    what: str | None = Field(None, description="progress: what is counted (`claims checked`)")
+    done: int | None = Field(None, description="progress: how many are done")
+    total: int | None = Field(None, description="progress: of how many (null: not known yet)")
+    note: str | None = Field(None, description="progress: what is happening now; absent: as before")
+    scope: str | None = Field(None, description="claims, progress: the article's id (empty for claims typed in)")
+    claim_id: str | None = Field(None, description="verdict: the claim's id")
+    input_id: str | None = Field(None, description="verdict: the caller's id of the claim (`input_ids`)")
+    rank: int | None = Field(None, description="verdict: the claim's check-worthiness rank in the article")
+    claim: str | None = Field(None, description="verdict: the claim's text")
+    label: str | None = Field(None, description="verdict: supported | refuted | not_enough_evidence | conflicting")
+    confidence: float | None = Field(None, description="verdict: the verdict's confidence")
+    needs_review: bool | None = Field(None, description="verdict: below the review threshold")
+    status: str | None = Field(None, description="done: `completed`")
+    results: list[dict[str, Any]] | None = Field(None, description="done: the rows the plain call answers")
+    error: str | None = Field(None, description="error: one line")
+    kind: str | None = Field(None, description="error: as in the plain call's error body")
+    http_status: int | None = Field(None, description="error: the status the plain call would have answered")
+
+
+VERDICT_FIELDS = ("claim_id", "input_id", "rank", "claim", "label", "confidence", "needs_review")
+
+
+class CheckEvents:
+    """A progress display (`factledger.progress`) that turns a check's reports into the events of
+    its NDJSON stream (`CheckEvent`), handed to `put` as plain dicts: counts made absolute, the
+    claims to verify announced once per article, each decided verdict."""
+
+    def __init__(self, put: Callable[[dict], None]) -> None:
+        self._put = put
+        self._counts: dict[str, tuple[str, int]] = {}  # what -> (scope, done)
+        self._counted: set[str] = set()  # scopes whose claims were announced
+        self._lock = threading.Lock()  # reports come from the task runner's threads
+
+    def started(self, run_id: str) -> None:
+        self._put({"event": "started", "run_id": run_id})
+
+    def __call__(self, what: str, total: int | None, advance: int, done: int | None, note: str | None,
+                 scope: str) -> None:
+        with self._lock:
+            counted_scope, count = self._counts.get(what, (scope, 0))
+            count = done if done is not None else (count if counted_scope == scope else 0) + advance
+            self._counts[what] = (scope, count)
+            if what == progress.CLAIMS and total is not None and scope not in self._counted:
+                self._counted.add(scope)
+                self._put({"event": "claims", "count": total, "scope": scope})
+            event = {"event": "progress", "what": what, "done": count, "total": total, "scope": scope}
+            self._put(event if note is None else {**event, "note": note})
+
+    def decided(self, results: Sequence[Any], scope: str) -> None:
+        from factledger.app import result_rows
+
+        with self._lock:
+            for row in result_rows(results):
+                self._put({"event": "verdict", **{k: row[k] for k in VERDICT_FIELDS}})
+
+    def close(self) -> None:
+        pass
+
+
 class CheckFailed(Exception):
     """A check's flow run ended with an error; carries what the HTTP answer says."""
 
@@ -179,8 +259,10 @@ class CheckService:
     cancelled_early: deque = field(default_factory=lambda: deque(maxlen=CANCELLED_EARLY_KEPT))
     _state: threading.Lock = field(default_factory=threading.Lock)
 
-    def run(self, flow, request_id: str | None = None, **params: Any) -> CheckResult:
-        """Run `flow` to its end here (it is async: its own event loop, in this worker thread)."""
+    def run(self, flow, request_id: str | None = None, events: CheckEvents | None = None,
+            **params: Any) -> CheckResult:
+        """Run `flow` to its end here (it is async: its own event loop, in this worker thread);
+        with `events`, its progress goes there (else it runs quiet)."""
         from flows import stopping
 
         with self.lock:
@@ -193,9 +275,10 @@ class CheckService:
                 self.current, self.cancelling = request_id, None
             self.busy = True
             try:
-                state = flow(**params, db=str(self.db), quiet=True, return_state=True)
-                if asyncio.iscoroutine(state):
-                    state = asyncio.run(state)
+                with progress.shown(events):
+                    state = flow(**params, db=str(self.db), quiet=events is None, return_state=True)
+                    if asyncio.iscoroutine(state):
+                        state = asyncio.run(state)
             finally:
                 self.busy = False
                 self.checks += 1
@@ -281,6 +364,47 @@ def _failure(exc: BaseException, run_id: str | None, cancelled_by: str | None = 
 def _error(status: int, kind: str, message: str, run_id: str | None = None,
            headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message, "kind": kind, "run_id": run_id}, status_code=status, headers=headers)
+
+
+def _unexpected(exc: BaseException) -> CheckFailed:
+    """An error no handler expected, as a one-line 500 (the service goes on)."""
+    return CheckFailed(500, "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500], None)
+
+
+def _wants_stream(accept: str | None) -> bool:
+    """The client asked for the NDJSON stream: `application/x-ndjson` among its Accept types."""
+    return any(part.split(";")[0].strip().lower() == NDJSON for part in (accept or "").split(","))
+
+
+def _answered(accept: str | None, run: Callable[[CheckEvents | None], CheckResult]) -> CheckResult | StreamingResponse:
+    """`run(None)`'s result (JSON), or, when the client accepts NDJSON, a stream of the check's
+    events (`CheckEvent`) while `run(events)` works in a thread of its own: its last line is `done`
+    with the result, or `error` with what the error answer would say and its HTTP status. A client
+    that goes away does not stop the check (as with the plain call): `POST /checks/{id}/cancel` does."""
+    if not _wants_stream(accept):
+        return run(None)
+    events: queue.SimpleQueue = queue.SimpleQueue()
+
+    def work() -> None:
+        try:
+            events.put({"event": "done", **run(CheckEvents(events.put)).model_dump()})
+        except Exception as exc:
+            if not isinstance(exc, CheckFailed):
+                log.exception("a streamed check failed")
+                exc = _unexpected(exc)
+            events.put({"event": "error", "error": str(exc), "kind": exc.kind, "run_id": exc.run_id,
+                        "http_status": exc.status})
+        finally:
+            events.put(None)
+
+    # the request's context goes along (Prefect's settings: a test harness, the service's API)
+    threading.Thread(target=contextvars.copy_context().run, args=(work,), name="check-stream", daemon=True).start()
+
+    def lines() -> Iterator[bytes]:
+        while (event := events.get()) is not None:
+            yield (json.dumps(event, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+
+    return StreamingResponse(lines(), media_type=NDJSON, headers={"Cache-Control": "no-store"})
 
 
 class Guard:
@@ -372,6 +496,13 @@ def create_app(service: CheckService, token: str, *, max_body: int = MAX_BODY_BY
     errors = {400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 409: {"model": ErrorBody},
               413: {"model": ErrorBody}, 422: {"model": ErrorBody}, 500: {"model": ErrorBody},
               503: {"model": ErrorBody}}
+    streamed = {**errors, 200: {
+        "description": "The check's result (`application/json`); with `Accept: application/x-ndjson`, a stream of "
+                       "its events, one JSON object a line, sent as the check goes: `started`, `claims`, `progress`, "
+                       "one `verdict` per claim, then `done` (the same result) or `error` (the same error, its HTTP "
+                       "status in `http_status`). Errors before the check starts (400, 401, 413, 422 for the "
+                       "request) are answered as without the stream.",
+        "content": {NDJSON: {"schema": CheckEvent.model_json_schema()}}}}
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -394,7 +525,7 @@ def create_app(service: CheckService, token: str, *, max_body: int = MAX_BODY_BY
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # one line; the service goes on
         log.exception("request failed: %s", request.url.path)
-        return _error(500, "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500])
+        return _error(500, "failed", str(_unexpected(exc)))
 
     @app.get("/health")
     def health() -> dict:
@@ -404,25 +535,31 @@ def create_app(service: CheckService, token: str, *, max_body: int = MAX_BODY_BY
                 "reviews": service.reviews, "busy": service.busy, "uptime_s": round(time.time() - service.started, 1),
                 "cancel": True}  # takes a check's request_id and POST /checks/{request_id}/cancel
 
-    @app.post("/claims/check", response_model=CheckResult, responses=errors)
-    def check_claims(body: ClaimsCheck) -> CheckResult:
-        """Verify claims typed in by hand, in one `check-claim` flow run."""
+    @app.post("/claims/check", response_model=CheckResult, responses=streamed)
+    def check_claims(body: ClaimsCheck, accept: Accept = None):
+        """Verify claims typed in by hand, in one `check-claim` flow run. With `Accept:
+        application/x-ndjson`, the answer is the stream of the check's events (see the 200 answer)."""
         if body.input_ids is not None and len(body.input_ids) != len(body.claims):
             raise CheckFailed(422, "invalid", f"{len(body.input_ids)} input_ids for {len(body.claims)} claims", None)
-        return service.run(check_claim_flow, request_id=body.request_id, claims=list(body.claims),
-                           input_ids=list(body.input_ids) if body.input_ids is not None else None,
-                           providers=list(body.providers or service.providers), urls=list(body.urls),
-                           before=body.before.isoformat() if body.before else None)
+        return _answered(accept, lambda events: service.run(
+            check_claim_flow, request_id=body.request_id, events=events, claims=list(body.claims),
+            input_ids=list(body.input_ids) if body.input_ids is not None else None,
+            providers=list(body.providers or service.providers), urls=list(body.urls),
+            before=body.before.isoformat() if body.before else None))
 
-    @app.post("/articles/check", response_model=CheckResult, responses=errors)
-    def check_article(body: ArticleCheck) -> CheckResult:
-        """Extract an article's check-worthy claims and verify them, in one `check-article` flow run."""
+    @app.post("/articles/check", response_model=CheckResult, responses=streamed)
+    def check_article(body: ArticleCheck, accept: Accept = None):
+        """Extract an article's check-worthy claims and verify them, in one `check-article` flow run.
+        With `Accept: application/x-ndjson`, the answer is the stream of the check's events (see the
+        200 answer): a long article shows its progress as it goes."""
         article = body.article
         if "://" not in article:
             article = str(Path(article).expanduser().resolve())
-        return service.run(check_article_flow, request_id=body.request_id, article=article, max_claims=body.max_claims,
-                           max_article_mb=body.max_article_mb, providers=list(body.providers or service.providers),
-                           urls=list(body.urls), before=body.before.isoformat() if body.before else None)
+        return _answered(accept, lambda events: service.run(
+            check_article_flow, request_id=body.request_id, events=events, article=article,
+            max_claims=body.max_claims, max_article_mb=body.max_article_mb,
+            providers=list(body.providers or service.providers), urls=list(body.urls),
+            before=body.before.isoformat() if body.before else None))
 
     @app.post("/checks/{request_id}/cancel", status_code=202)
     def cancel_check(request_id: RequestId, body: Cancel | None = None) -> dict:

@@ -16,7 +16,7 @@ from extractors.articles import load_article
 from extractors.claims import claims_from_texts, extract_claims
 from factledger.app import Runtime, make_providers, make_verifier, run_info
 from factledger.errors import Cancelled, InputError
-from factledger.progress import CLAIMS, report
+from factledger.progress import CLAIMS, decided, report
 from factledger.records import Article, Claim, ClaimResult
 from factledger.settings import Limits
 from flows import stopping
@@ -109,7 +109,7 @@ def verify(rt: Runtime, claims: Sequence[Claim], providers: Sequence[str], db: s
     progress (`factledger.progress`, unless `quiet`): the claims checked of `total` (all the run's
     claims; `first` is where these start), the evidence searched for claim by claim, then the
     weighing of it (the stance model reads every claim's passages together, so claims are checked
-    when that ends)."""
+    when that ends), and the verdicts decided (`factledger.progress.decided`), before they are stored."""
     n = total or len(claims)
     searched = 0
 
@@ -128,6 +128,7 @@ def verify(rt: Runtime, claims: Sequence[Claim], providers: Sequence[str], db: s
         results = verifier.check(list(claims), progress=progress)
     check_stop()
     if not quiet:
+        decided(results, scope)
         report(CLAIMS, n, len(claims), note="", scope=scope)
     return results
 
@@ -139,6 +140,8 @@ def analyse_article(rt: Runtime, article: Article, providers: Sequence[str], db:
     if not quiet:
         report(CLAIMS, None, note="finding check-worthy claims", scope=article.article_id)
     claims = article_claims(rt, article, max_claims, cap)
+    if not quiet:
+        report(CLAIMS, len(claims), done=0, note=f"{len(claims)} check-worthy claims found", scope=article.article_id)
     return verify(rt, claims, providers, db, quiet, urls, before, scope=article.article_id)
 
 

@@ -93,12 +93,20 @@ def nothing_left_running(pgid: int) -> bool:
     return False
 
 
-def start(argv: list[str], env: dict, err: Path, *, terminal: bool = False) -> subprocess.Popen:
+def start(argv: list[str], env: dict, err: Path, *, terminal: bool = False, out: Path | None = None) -> subprocess.Popen:
     """Run the command. With `terminal`, its stderr is a pseudo-terminal (120 columns), as a user's
-    would be, so the progress bar shows; what it writes there is copied to `err`."""
+    would be, so the progress bar shows; what it writes there is copied to `err`. Its stdout goes
+    to `out` (default: nowhere)."""
+    if out is not None:
+        with out.open("w") as stdout:
+            return _start(argv, env, err, terminal=terminal, stdout=stdout)
+    return _start(argv, env, err, terminal=terminal, stdout=subprocess.DEVNULL)
+
+
+def _start(argv: list[str], env: dict, err: Path, *, terminal: bool, stdout) -> subprocess.Popen:
     if not terminal:
         with err.open("w") as fh:
-            return subprocess.Popen([str(BIN / "factledger"), *argv], env=env, stdout=subprocess.DEVNULL, stderr=fh,
+            return subprocess.Popen([str(BIN / "factledger"), *argv], env=env, stdout=stdout, stderr=fh,
                                     start_new_session=True)
     import fcntl
     import pty
@@ -109,7 +117,7 @@ def start(argv: list[str], env: dict, err: Path, *, terminal: bool = False) -> s
     err.write_bytes(b"")
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    proc = subprocess.Popen([str(BIN / "factledger"), *argv], env=env, stdout=subprocess.DEVNULL, stderr=slave,
+    proc = subprocess.Popen([str(BIN / "factledger"), *argv], env=env, stdout=stdout, stderr=slave,
                             start_new_session=True)
     os.close(slave)
 

@@ -4,6 +4,7 @@ stance and scorer) against the example corpus; the CLI as a separate process fin
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import os
@@ -18,10 +19,13 @@ import pytest
 import requests
 
 from tests.conftest import EXAMPLES, ROOT
+from tests.test_signals import claims_being_checked, screen, start, wait_for
+from tests.warehouse.test_snapshot import sql, writer_holding
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 CLAIM = "The Eiffel Tower was completed in 1889 for the World's Fair."
+NDJSON = "application/x-ndjson"
 
 
 class GatedStance:
@@ -279,6 +283,178 @@ def test_ctrl_c_of_a_cli_check_cancels_its_run_in_the_service(service):
     refused = requests.post(service["url"] + "/claims/check", json={"claims": [CLAIM], "request_id": "never-sent"},
                             headers=auth(service), timeout=120)
     assert refused.status_code == 409 and refused.json()["kind"] == "cancelled"  # cancelled before it started
+
+
+@contextlib.contextmanager
+def held_in_a_model_call(stance):
+    """While the block runs, the service's stance model waits at its gate (a check caught in a model
+    call); then it is let go and the gate made ready for the next test."""
+    stance.armed = True
+    try:
+        yield stance
+    finally:
+        stance.armed = False
+        stance.gate.set()
+        time.sleep(0.2)
+        stance.gate.clear()
+        stance.entered.clear()
+
+
+def ended(proc: subprocess.Popen) -> int:
+    """The command's exit code, once it ends (killed after a minute: a wait limit, not a timing check)."""
+    try:
+        return proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def landmarks_article(path: Path, *sentences: str) -> Path:
+    """An article of check-worthy sentences about the example corpus (new ones: no cached result)."""
+    path.write_text("# Landmarks\n\n" + " ".join(sentences) + "\n", encoding="utf-8")
+    return path
+
+
+def test_an_article_check_streams_its_events_as_it_goes(service, tmp_path):
+    """`Accept: application/x-ndjson`: the run's id, its claims and the progress arrive while the
+    check works (here held in a model call), then each verdict, then `done` with the plain answer."""
+    article = landmarks_article(tmp_path / "streamed.md", "The Eiffel Tower in Paris was finished in 1887.",
+                                "Big Ben in London was completed in 1859 after a fire.",
+                                "The Chrysler Building in New York was finished in 1930.")
+    events: list[dict] = []
+    with held_in_a_model_call(service["stance"]) as stance:
+        with requests.post(service["url"] + "/articles/check", json={"article": str(article)}, stream=True,
+                           headers={**auth(service), "Accept": NDJSON}, timeout=120) as r:
+            assert r.status_code == 200 and r.headers["content-type"] == NDJSON, r.text
+            lines = r.iter_lines(chunk_size=None)
+            for line in lines:
+                events.append(json.loads(line))
+                if events[-1].get("note") == "weighing the evidence":
+                    break
+            assert stance.entered.wait(60)  # the check is in a model call: what came so far came while it works
+            health = requests.get(service["url"] + "/health", headers=auth(service), timeout=10).json()
+            assert health["busy"] is True
+            assert {e["event"] for e in events} == {"started", "claims", "progress"}, events
+            stance.gate.set()
+            events += [json.loads(line) for line in lines if line]
+    kinds = [e["event"] for e in events]
+    started, done = events[0], events[-1]
+    assert kinds[0] == "started" and kinds[-1] == "done" and kinds.count("done") == 1 and "error" not in kinds
+    assert set(done) == {"event", "run_id", "status", "results"} and done["status"] == "completed"
+    assert started["run_id"] == done["run_id"]
+    (claims,) = [e for e in events if e["event"] == "claims"]
+    verdicts = [e for e in events if e["event"] == "verdict"]
+    assert claims["count"] == len(verdicts) == len(done["results"]) > 0
+    assert kinds.index("claims") < kinds.index("verdict") and kinds[-len(verdicts) - 2:-2] == ["verdict"] * len(verdicts)
+    assert [(v["claim_id"], v["claim"], v["label"], v["confidence"]) for v in verdicts] == [
+        (r["claim_id"], r["claim"], r["label"], r["confidence"]) for r in done["results"]]
+    counts = [e["done"] for e in events if e["event"] == "progress"]
+    assert counts == sorted(counts) and counts[-1] == claims["count"]
+    assert {e["what"] for e in events if e["event"] == "progress"} == {"claims checked"}
+    stored = q(service["db"], "SELECT claim_id, label FROM verdicts WHERE run_id = ? ORDER BY claim_id", [done["run_id"]])
+    assert stored == sorted((r["claim_id"], r["label"]) for r in done["results"])
+    plain = requests.post(service["url"] + "/articles/check", json={"article": str(article)}, headers=auth(service),
+                          timeout=120).json()  # the same article again, answered in one piece
+    assert plain["results"] == done["results"] and plain["run_id"] != done["run_id"]
+    doc = requests.get(service["url"] + "/openapi.json", timeout=10).json()["paths"]
+    for path in ("/articles/check", "/claims/check"):
+        answer = doc[path]["post"]["responses"]["200"]
+        assert NDJSON in answer["content"] and "application/json" in answer["content"]
+        assert "started" in answer["content"][NDJSON]["schema"]["properties"]["event"]["enum"]
+        assert any(p["name"] == "accept" for p in doc[path]["post"]["parameters"])
+
+
+def test_a_streamed_check_ends_with_the_error_the_plain_call_answers(service, tmp_path):
+    gone = str(tmp_path / "gone.md")
+    plain = requests.post(service["url"] + "/articles/check", json={"article": gone}, headers=auth(service),
+                          timeout=120)
+    assert plain.status_code == 422
+    with requests.post(service["url"] + "/articles/check", json={"article": gone}, stream=True,
+                       headers={**auth(service), "Accept": NDJSON}, timeout=120) as r:
+        assert r.status_code == 200 and r.headers["content-type"] == NDJSON
+        *before, last = [json.loads(line) for line in r.iter_lines() if line]
+    assert [e["event"] for e in before] == ["started"]
+    assert last == {"event": "error", "error": plain.json()["error"], "kind": "input", "run_id": before[0]["run_id"],
+                    "http_status": 422}
+    refused = requests.post(service["url"] + "/articles/check", json={"article": ""}, timeout=30,
+                            headers={**auth(service), "Accept": NDJSON})  # refused before a check starts: as ever
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/json"
+
+
+def test_the_cli_shows_the_services_progress_and_prints_the_same_output(service, tmp_path):
+    """`factledger check` answered by the service: the stream drives the progress bar on a terminal
+    (while the service's check is held in a model call), and stdout is the plain answer's rows."""
+    article = landmarks_article(tmp_path / "shown.md", "The Eiffel Tower in Paris was finished in 1886.",
+                                "Big Ben in London was completed in 1858 after a fire.")
+    err, out = tmp_path / "check.err", tmp_path / "check.out"
+    before = requests.get(service["url"] + "/health", headers=auth(service), timeout=10).json()["checks"]
+    with held_in_a_model_call(service["stance"]) as stance:
+        proc = start(["check", str(article), "--db", str(service["db"]), "--format", "json"], service["env"], err,
+                     terminal=True, out=out)
+        try:
+            wait_for(lambda: (stance.entered.is_set() and claims_being_checked(err)) or proc.poll() is not None, 120,
+                     "the progress bar of the service's check")
+            assert proc.poll() is None, screen(err)[-2000:]
+        finally:
+            stance.gate.set()
+    assert ended(proc) == 0, screen(err)[-2000:]
+    assert "Error" not in screen(err) and "note:" not in screen(err)
+    rows = json.loads(out.read_text())
+    assert requests.get(service["url"] + "/health", headers=auth(service), timeout=10).json()["checks"] == before + 1
+    plain = requests.post(service["url"] + "/articles/check", json={"article": str(article)}, headers=auth(service),
+                          timeout=120).json()
+    assert rows == plain["results"] and rows
+
+
+def test_sigterm_to_a_streamed_check_cancels_its_run_in_the_service(service, tmp_path):
+    """SIGTERM to `factledger check` while its progress streams from the service: the service stops
+    the run at its next check and records it as cancelled; the CLI's last line names it, exit 143."""
+    from flows import stopping
+
+    db = service["db"]
+    article = landmarks_article(tmp_path / "stopped.md", "The Eiffel Tower in Paris was finished in 1885.",
+                                "Big Ben in London was completed in 1857 after a fire.")
+    err = tmp_path / "stopped.err"
+    with held_in_a_model_call(service["stance"]) as stance:
+        proc = start(["check", str(article), "--db", str(db)], service["env"], err, terminal=True)
+        try:
+            wait_for(lambda: (stance.entered.is_set() and claims_being_checked(err)) or proc.poll() is not None, 120,
+                     "the progress bar of the service's check")
+            assert proc.poll() is None, screen(err)[-2000:]
+            proc.send_signal(signal.SIGTERM)
+            wait_for(lambda: stopping.stop_requested() or proc.poll() is not None, 60, "the service to be asked to cancel")
+            assert stopping.stop_requested(), screen(err)[-2000:]
+        finally:
+            stance.gate.set()
+    ended(proc)
+    assert proc.returncode == 143, screen(err)[-2000:]
+    wait_for(lambda: "Error:" in screen(err), 5, "the last line to be copied")
+    lines = [line for line in screen(err).splitlines() if line.strip()]
+    assert lines[-1].startswith("Error: stopped by SIGTERM; run cancelled, nothing half-written stored: "), lines
+    assert [line for line in lines[:-1] if "claims checked" not in line] == []  # the bar's lines, then that one
+    run_id = lines[-1].rsplit(" ", 1)[1]
+    assert q(db, "SELECT flow_name, status, error FROM runs WHERE run_id = ?", [run_id]) == [
+        ("check-article", "cancelled", "cancelled: SIGTERM at the client")]
+    assert q(db, "SELECT count(*) FROM verdicts WHERE run_id = ?", [run_id]) == [(0,)]
+    assert q(db, "SELECT count(*) FROM claims WHERE run_id = ?", [run_id]) == [(0,)]
+    assert not stopping.stop_requested()
+
+
+def test_sql_reads_the_services_snapshot_while_another_process_holds_the_file(service):
+    """The service publishes the analysts' snapshot after its store: with the file held by a writer
+    (another process), `factledger sql` answers from it, the verdict there."""
+    from warehouse.snapshot import await_publish
+
+    r = requests.post(service["url"] + "/claims/check", json={"claims": [CLAIM + " Published."]},
+                      headers=auth(service), timeout=120)
+    assert r.status_code == 200, r.text
+    assert await_publish(service["db"], timeout=60)
+    with writer_holding(service["db"]):
+        proc = sql(service["db"], f"SELECT claim_text, label FROM latest_verdicts WHERE run_id = '{r.json()['run_id']}'")
+    assert proc.returncode == 0, proc.stderr
+    (row,) = r.json()["results"]
+    assert json.loads(proc.stdout) == [{"claim_text": row["claim"], "label": row["label"]}]
+    assert proc.stderr.count("\n") == 1 and "reading its snapshot published" in proc.stderr
 
 
 def test_sigterm_marks_the_run_in_flight_cancelled(service):
