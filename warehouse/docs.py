@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from warehouse.db import connect
+from warehouse.snapshot import LEFT_OUT_COLUMNS, SUFFIX
 
 __all__ = ["schema_markdown"]
 
@@ -42,6 +43,11 @@ def schema_markdown() -> str:
              "a test fails when it is out of date.", "",
              "Open the database for analysis with `factledger sql \"...\"` (read-only, no file access), "
              "or export with `factledger export`.", "",
+             "While another process writes the database, `factledger sql` reads the analysts' snapshot the "
+             f"writer publishes beside it after each store (`<db>{SUFFIX}`, `warehouse/snapshot.py`): the same "
+             "tables, views and macros, without " + ", ".join(f"`{t}.{c}`" for t, cols in LEFT_OUT_COLUMNS.items()
+                                                              for c in cols)
+             + " and the BM25 index's tables (`passage_search`).", "",
              "Migrations: " + ", ".join(f"`{v:03d}_{n}`" for v, n in versions), ""]
     for kind, title in (("VIEW", "Views (for analysts)"), ("BASE TABLE", "Tables")):
         lines += [f"## {title}", ""]
