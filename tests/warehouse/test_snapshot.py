@@ -152,3 +152,44 @@ def test_publishes_in_the_background_take_turns_and_a_killed_ones_file_is_remove
 def test_sql_names_a_missing_database(tmp_path):
     proc = sql(tmp_path / "no.duckdb", "SELECT 1")
     assert proc.returncode == 1 and proc.stderr == f"Error: no such database: {tmp_path / 'no.duckdb'}\n"
+
+
+def test_a_later_publish_adds_the_new_passages_and_an_outdated_snapshot_is_built_anew(checked_db):
+    from tests.warehouse.test_db import _one_source
+    from warehouse.store import store_sources
+
+    db, _ = checked_db
+    publish(db)
+    sources, passages = _one_source()  # a source and passage the corpus does not have
+    con = connect(db)
+    try:
+        store_sources(con, "later", sources, passages)
+    finally:
+        con.close()
+    publish(db)  # from the previous snapshot: the new passage added to its copy
+
+    def snapshot_rows(query: str) -> list[tuple]:
+        snap = duckdb.connect(str(snapshot_path(db)), read_only=True)
+        try:
+            return snap.execute(query).fetchall()
+        finally:
+            snap.close()
+
+    live = connect(db, read_only=True)
+    try:
+        everything = sorted(live.execute("SELECT passage_id, text FROM passages").fetchall())
+    finally:
+        live.close()
+    assert sorted(snapshot_rows("SELECT passage_id, text FROM passages")) == everything
+    assert snapshot_rows(f"SELECT count(*) FROM sources WHERE source_id = '{sources[0].source_id}'") == [(1,)]
+    older = duckdb.connect(str(snapshot_path(db)))  # as if an older version had published it
+    try:
+        older.execute("DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)")
+        older.execute("UPDATE passages SET text = 'changed' WHERE passage_id = ?", [passages[0].passage_id])
+    finally:
+        older.close()
+    publish(db)
+    assert sorted(snapshot_rows("SELECT passage_id, text FROM passages")) == everything  # built anew
+    snapshot_path(db).write_bytes(b"not a database")
+    publish(db)
+    assert sorted(snapshot_rows("SELECT passage_id, text FROM passages")) == everything
