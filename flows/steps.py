@@ -123,6 +123,8 @@ def verify(rt: Runtime, claims: Sequence[Claim], providers: Sequence[str], db: s
             report(CLAIMS, n, note=note, scope=scope)
 
     check_stop()
+    if not quiet:  # the claims to check are known: their count shows before the first search ends
+        report(CLAIMS, n, note="searching evidence", scope=scope)
     with stopping.reading(db) as con:
         verifier = make_verifier(make_providers(providers, con, rt, urls), rt, before=before)
         results = verifier.check(list(claims), progress=progress)
@@ -140,8 +142,6 @@ def analyse_article(rt: Runtime, article: Article, providers: Sequence[str], db:
     if not quiet:
         report(CLAIMS, None, note="finding check-worthy claims", scope=article.article_id)
     claims = article_claims(rt, article, max_claims, cap)
-    if not quiet:
-        report(CLAIMS, len(claims), done=0, note=f"{len(claims)} check-worthy claims found", scope=article.article_id)
     return verify(rt, claims, providers, db, quiet, urls, before, scope=article.article_id)
 
 
