@@ -33,7 +33,7 @@ def check_claims(rt: Runtime, db: str, *, text: str | None = None, claims: Seque
     _begun(rt, db, run_id, "check-claim", providers, params)
     results = _recorded(db, run_id, lambda: steps.verify(rt, records, providers, db, quiet, urls, before))
     rows = result_rows(results)
-    _recorded(db, run_id, lambda: steps.store_claims(db, run_id, results))
+    _recorded(db, run_id, lambda: steps.store_claims(db, run_id, results, publish=False))
     return rows
 
 
@@ -49,7 +49,7 @@ def check_article(rt: Runtime, db: str, article: str, *, providers: Sequence[str
     results = _recorded(db, run_id, lambda: steps.analyse_article(rt, art, providers, db, max_claims, quiet, urls,
                                                                   before, cap))
     rows = result_rows(results, art)
-    _recorded(db, run_id, lambda: steps.store_article(db, run_id, art, results))
+    _recorded(db, run_id, lambda: steps.store_article(db, run_id, art, results, publish=False))
     return rows
 
 

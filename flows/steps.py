@@ -148,22 +148,26 @@ def analyse_article(rt: Runtime, article: Article, providers: Sequence[str], db:
 # The store steps run in the process that records the run (the one writer). Each commits before it
 # returns; the writer's close (DuckDB's checkpoint of the commit into the file) finishes in the
 # background while the run wraps up (`warehouse.db.close_soon`), and then the analysts' snapshot
-# is published (`warehouse.snapshot.publish_soon`). A stop requested before a store
+# is published (`warehouse.snapshot.publish_soon`) when the process goes on holding the file
+# (`publish`: the service, `factledger serve`'s flow runs, batches). A one-shot CLI check leaves it:
+# the file is free again when the process exits, and waiting for the publish at exit would add
+# 0.2-0.8 s to the cold check (`bench/cold_start.py`). A stop requested before a store
 # begins cancels it; one that comes during a store waits for its commit (`flows.stopping.writing`).
 
-def store_article(db: str, run_id: str, article: Article, results: Sequence[ClaimResult]) -> None:
+def store_article(db: str, run_id: str, article: Article, results: Sequence[ClaimResult], *,
+                  publish: bool = True) -> None:
     with stopping.writing():
         check_stop()
-        with opened(db, close_in_background=True, publish=True) as con:
+        with opened(db, close_in_background=True, publish=publish) as con:
             store_article_results(con, run_id, article, results)
             finish_run(con, run_id)
         stopping.finished(run_id, "completed")
 
 
-def store_claims(db: str, run_id: str, results: Sequence[ClaimResult]) -> None:
+def store_claims(db: str, run_id: str, results: Sequence[ClaimResult], *, publish: bool = True) -> None:
     with stopping.writing():
         check_stop()
-        with opened(db, close_in_background=True, publish=True) as con:
+        with opened(db, close_in_background=True, publish=publish) as con:
             store_claim_results(con, run_id, results)
             finish_run(con, run_id)
         stopping.finished(run_id, "completed")
