@@ -134,13 +134,14 @@ def _write(con, claim_id: str, label: str, note: str, reviewer: str, run_id: str
 
 
 def _passages(given: Sequence[str], evidence: list[tuple[str, int]], claim_id: str, run_id: str) -> tuple[str, ...]:
-    """Passage ids for `given` passage ids or evidence ranks ("2", "#2"), each one evidence of the verdict."""
+    """Passage ids for `given` passage ids or evidence ranks ("2", "#2"), each one evidence of the verdict.
+    A passage id is taken as one first: an id can be all digits (one passage in ~12,000)."""
     by_rank = {str(rank): pid for pid, rank in evidence}
     ids = {pid for pid, _ in evidence}
     out: list[str] = []
     for item in given:
         key = str(item).strip()
-        pid = by_rank.get(key.lstrip("#")) if key.lstrip("#").isdigit() else key
+        pid = key if key in ids else by_rank.get(key.lstrip("#"))
         if pid not in ids:
             raise InputError(f"not a passage of the verdict reviewed (claim {claim_id}, run {run_id}): {item}")
         if pid not in out:
