@@ -243,7 +243,7 @@ def test_with_reviews_trains_a_tiny_model_whose_card_names_the_reviews(tmp_path,
     meta = json.loads((out / "meta.json").read_text())
     assert meta["version"].endswith("+reviews") and meta["steps"] == 2
     assert meta["train_pairs_by_set"]["factledger-reviews"] == 8
-    rv = meta["reviews"]
+    rv = meta["data"]["factledger-reviews"]
     assert rv["path"] == str(db_path.resolve()) and rv["read"] == rv["kept"] == 4 and rv["repeat"] == 2
     assert meta["hyper_parameters"]["with_reviews"] == str(db_path)
     # the pairs' hash is that of the export of the same warehouse

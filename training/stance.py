@@ -1093,7 +1093,6 @@ def package(args, out: Path, ckpt_dir: Path, model, tok, dev, state, prov, train
                                                           "with_reviews", "reviews_repeat", "reviews_weight")},
         "synthetic": getattr(args, "synth_info", None),
         "base": getattr(args, "base_info", None),
-        "reviews": args.reviews_info,
         "data": prov,
         "train_pairs": len(train),
         "train_pairs_by_set": counts,
@@ -1132,7 +1131,7 @@ def _real_claims_text(meta: dict) -> str:
 
 def _reviews_text(meta: dict) -> str:
     """The card's paragraph on the reviewed pairs (`--with-reviews`), or ""."""
-    rv = meta.get("reviews")
+    rv = meta["data"].get(REVIEWS_SET)
     if not rv:
         return ""
     labels = ", ".join(f"{k} {v}" for k, v in rv["by_label"].items())
