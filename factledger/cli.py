@@ -1179,7 +1179,11 @@ def cmd_train(args) -> int:
         module = importlib.import_module(f"training.{args.train_command}")
     except ModuleNotFoundError as exc:
         raise InputError(f"no trainer for {args.train_command!r} in this build") from exc
-    return module.run(list(args.train_args))
+    try:
+        return module.run(list(args.train_args))
+    except InputError as exc:  # a trainer refuses its input before it trains (a missing --with-reviews DB)
+        _report(exc, args.debug)
+        return EXIT_USAGE
 
 
 COMMANDS = {"check": cmd_check, "check-claim": cmd_check_claim, "corpus": cmd_corpus_add, "sql": cmd_sql,

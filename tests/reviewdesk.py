@@ -29,6 +29,13 @@ def claim_id(text: str) -> str:
     return Claim(text=text, start=None, end=None, score=1.0).claim_id
 
 
+def source_of(text: str, fetched_at: datetime | None = None) -> Source:
+    """The page the passages of claim `text` come from in `check`."""
+    return Source(provider="corpus", url=f"https://example.org/{uuid.uuid5(uuid.NAMESPACE_URL, text)}",
+                  fetched_at=fetched_at or datetime.now(UTC), fetch_status=FetchStatus.OK, status_reason="ok",
+                  title="Example", raw_sha256="0" * 64, text_sha256="0" * 64)
+
+
 def check(con, *verdicts: Machine, run_id: str | None = None) -> str:
     """Store one check-claim run giving these verdicts; returns its run id."""
     run_id = run_id or f"run-{uuid.uuid4()}"
@@ -38,9 +45,7 @@ def check(con, *verdicts: Machine, run_id: str | None = None) -> str:
     results = []
     for m in verdicts:
         claim = Claim(text=m.text, start=None, end=None, score=m.checkworthiness)
-        source = Source(provider="corpus", url=f"https://example.org/{uuid.uuid5(uuid.NAMESPACE_URL, m.text)}",
-                        fetched_at=now, fetch_status=FetchStatus.OK, status_reason="ok", title="Example",
-                        raw_sha256="0" * 64, text_sha256="0" * 64)
+        source = source_of(m.text, now)
         passages = tuple(Passage(source_id=source.source_id, text=t, start=i * 1000, end=i * 1000 + len(t))
                          for i, t in enumerate(m.passages))
         evidence = tuple(Evidence(claim_id=claim.claim_id, passage=p, source=source, rank=i, similarity=0.8,

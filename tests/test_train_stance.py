@@ -166,3 +166,91 @@ def test_other_entity_dates_put_another_things_year_beside_the_claims_subject():
     # the distractor shares the claim's predicate where one can: "completed" beside "completed"
     completed = [p for p in neutral if "completed" in p.hypothesis]
     assert completed and all("completed" in p.premise for p in completed)
+
+
+# ---------------------------------------------------------------- --with-reviews DB: the review desk's pairs
+
+REVIEWED = ("The bridge opened in 1932.", "The river is 80 km long.", "The mayor was re-elected in 2019.")
+PASSAGES = ("The bridge was opened to traffic in 1932.", "Tickets cost two dollars.",
+            "The river runs for 80 kilometres to the sea.")
+
+
+def _review_warehouse(db):
+    """Three reviewed claims: supported, refuted, and one whose only reviewed passage is rejected."""
+    from tests.reviewdesk import Machine, check, claim_id
+    from warehouse.reviews import record_review
+
+    check(db, *(Machine(t, "supported", 0.5, passages=PASSAGES) for t in REVIEWED))
+    record_review(db, claim_id(REVIEWED[0]), "supported", "the opening is dated", "ana", relied=["1"], rejected=["2"])
+    record_review(db, claim_id(REVIEWED[1]), "refuted", "80 km is right", "ana", relied=["3"])
+    record_review(db, claim_id(REVIEWED[2]), "not_enough_evidence", "nothing on the mayor", "bo", rejected=["1"])
+    db.close()
+
+
+def test_review_pairs_are_read_as_the_stance_step_reads_them(db, db_path):
+    from training.stance import LABELS, REVIEWS_SET, review_pairs
+
+    _review_warehouse(db)
+    pairs, info = review_pairs(db_path)
+    got = sorted((p.hypothesis, p.premise, LABELS[p.label]) for p in pairs)
+    assert got == sorted([
+        (REVIEWED[0], "Example: The bridge was opened to traffic in 1932.", "entailment"),
+        (REVIEWED[0], "Example: Tickets cost 2 dollars.", "neutral"),  # quantities normalised, as in the product
+        ("The river is 80 kilometres long.", "Example: The river runs for 80 kilometres to the sea.", "contradiction"),
+        (REVIEWED[2], "Example: The bridge was opened to traffic in 1932.", "neutral"),
+    ])
+    assert {p.dataset for p in pairs} == {REVIEWS_SET}
+    assert info["read"] == 4 and info["claims"] == 3 and info["reviews"] == 3
+    assert info["by_label"] == {"entailment": 1, "neutral": 2, "contradiction": 1}
+    assert info["path"] == str(db_path.resolve()) and len(info["sha256"]) == 64 and info["reviewed_up_to"]
+
+
+def test_with_reviews_refuses_a_database_it_cannot_learn_from(tmp_path, db, db_path, capsys):
+    import duckdb
+
+    from factledger.cli import main
+    from tests.reviewdesk import Machine, check
+
+    out = tmp_path / "model"
+    missing = tmp_path / "missing.duckdb"
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).execute("CREATE TABLE t (x INTEGER)").close()
+    check(db, Machine(REVIEWED[0], "supported", 0.5, passages=PASSAGES))  # checked, never reviewed
+    db.close()
+    for path, what in ((missing, "no such database"), (other, "no reviews table"),
+                       (db_path, "no reviewed (claim, passage) pairs")):
+        assert main(["train", "stance", "--with-reviews", str(path), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"Error: --with-reviews: {what}") and err[0].endswith(str(path))
+    assert not out.exists()  # refused before anything was written
+
+
+def test_with_reviews_trains_a_tiny_model_whose_card_names_the_reviews(tmp_path, db, db_path, capsys):
+    import hashlib
+    import json
+
+    from factledger.cli import main
+    from tests.conftest import SHARED, need_shared
+
+    need_shared(SHARED / "data" / "nli-train" / "snli" / "pairs.jsonl")
+    need_shared(SHARED / "data" / "fever-symmetric" / "claims_dev.jsonl")
+    _review_warehouse(db)
+    out = tmp_path / "model"
+    # tiny: 8 NLI pairs + the 4 reviewed pairs twice, 32 word pieces, 2 steps of 8
+    assert main(["train", "stance", "--with-reviews", str(db_path), "--reviews-repeat", "2", "--max-pairs", "8",
+                 "--dev-pairs", "8", "--heldout-pairs", "0", "--max-length", "32", "--batch-size", "8",
+                 "--save-every", "1000", "--threads", "1", "--out", str(out)]) == 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["version"].endswith("+reviews") and meta["steps"] == 2
+    assert meta["train_pairs_by_set"]["factledger-reviews"] == 8
+    rv = meta["data"]["factledger-reviews"]
+    assert rv["path"] == str(db_path.resolve()) and rv["read"] == rv["kept"] == 4 and rv["repeat"] == 2
+    assert meta["hyper_parameters"]["with_reviews"] == str(db_path)
+    # the pairs' hash is that of the export of the same warehouse
+    export = tmp_path / "reviews.jsonl"
+    assert main(["export", "--format", "training", "--out", str(export), "--db", str(db_path)]) == 0
+    assert rv["pairs_sha256"] == hashlib.sha256(export.read_bytes()).hexdigest()
+    card = (out / "MODEL_CARD.md").read_text()
+    assert str(db_path.resolve()) in card and rv["sha256"] in card and rv["pairs_sha256"] in card
+    assert f"reviewed up to {rv['reviewed_up_to']}" in card and "4 (claim, passage, label) pairs of 3 claims" in card
+    capsys.readouterr()

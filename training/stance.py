@@ -6,7 +6,9 @@ Input order is premise = evidence passage, hypothesis = claim, as `CrossEncoderS
 uses it. Training data: only the redistributable NLI sets of ``../shared/data/nli-train`` (see
 `DATASETS`); never `fever-dev` and never an evaluation set. Pairs are de-duplicated on their
 normalised (premise, hypothesis), subsampled with a fixed seed, and a small dev split is held out
-for checkpoint choice and for fitting the calibration temperature.
+for checkpoint choice and for fitting the calibration temperature. ``--with-reviews DB`` adds the pairs
+people reviewed at the review desk (`review_pairs`, `mix_reviews`); ``--init-from models/stance`` (the
+same as ``--base``) makes that a short fine-tune of the shipped model.
 
 The run checkpoints every ``--save-every`` steps to ``<out>/checkpoints/`` (or ``--checkpoint-dir``;
 ignored by git) and ``--resume`` continues from the last one. At the end the best checkpoint (dev
@@ -29,14 +31,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from factledger.errors import ConfigError
+from factledger.errors import ConfigError, InputError, WarehouseError
 from factledger.records import sha256_file
 from verifiers.calibration import fit_temperature
 from verifiers.textfeatures import MONTHS, content_stems, years
 
 __all__ = ["DATASETS", "LABELS", "RECIPES", "VERSION", "averitec_claim_pairs", "averitec_split", "claim_subject",
-           "fever_symmetric_dev", "fever_text", "load_pairs", "real_claims_base_conflict", "real_claims_pairs",
-           "run", "shared_dir", "split_pairs", "synthetic_pairs"]
+           "fever_symmetric_dev", "fever_text", "load_pairs", "mix_reviews", "real_claims_base_conflict",
+           "real_claims_pairs", "review_pairs", "run", "shared_dir", "split_pairs", "synthetic_pairs"]
 
 log = logging.getLogger(__name__)
 
@@ -381,6 +383,15 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def benchmark_claims(root: Path) -> set[str]:
+    """`claim_key`s of the claims `bench/real_claims.py` measures the product on (averitec-dev-a):
+    never trained on."""
+    path = root / "averitec-dev-a" / "claims.jsonl"
+    if not path.exists():
+        return set()
+    return {claim_key(json.loads(line)["claim"]) for line in path.open(encoding="utf-8") if line.strip()}
+
+
 def real_claims_pairs(root: Path, seed: int, *, fever_pairs: int = 8000, hard_neutrals: int = 3000,
                       nli_neutrals: int = 2000, encode=None, cache_dir: Path | None = None,
                       dev_pairs: int = 400, heldout_pairs: int = 400, debias: bool = False,
@@ -400,9 +411,7 @@ def real_claims_pairs(root: Path, seed: int, *, fever_pairs: int = 8000, hard_ne
     prov: dict[str, dict] = {}
     av_train, av_dev, prov["averitec-train"], held_claims = averitec_claim_pairs(
         root, seed, near_encode=encode if near_distractors else None)
-    dev_a = root / "averitec-dev-a" / "claims.jsonl"
-    if dev_a.exists():
-        held_claims |= {claim_key(json.loads(line)["claim"]) for line in dev_a.open(encoding="utf-8") if line.strip()}
+    held_claims |= benchmark_claims(root)
     seen: set[tuple[str, str]] = set()
 
     def keep(pairs: list[Pair], info: dict) -> list[Pair]:
@@ -599,6 +608,70 @@ def _retrieved_fever_neutrals(hyps: list[str], fever: list[Pair], encode, seed: 
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# --with-reviews DB: the pairs people reviewed at the review desk (`factledger review`).
+# ---------------------------------------------------------------------------------------------
+
+REVIEWS_SET = "factledger-reviews"
+
+
+def review_pairs(db: str | Path) -> tuple[list[Pair], dict]:
+    """The reviewed (claim, passage, label) pairs of warehouse `db`, read by
+    `warehouse.reviews.reviewed_pairs` (the reader of `factledger export --format training`), each
+    as the product's stance step reads it: the passage's window with its page title in front, claim
+    and passage with quantities normalised (`verifiers.evidence`). Plus provenance: the file's path
+    and sha256, the sha256 of the pairs as the export writes them, counts, and the time of the
+    latest review. An InputError naming `db` when it does not exist, is no FactLedger warehouse
+    with reviews, or holds no reviewed pair."""
+    import hashlib
+
+    from verifiers.evidence import normalize_quantities, premise
+    from warehouse.db import connect
+    from warehouse.export import training_jsonl
+    from warehouse.reviews import reviewed_pairs
+
+    path = Path(db)
+    if not path.is_file():
+        raise InputError(f"--with-reviews: no such database: {path}")
+    try:
+        con = connect(path, read_only=True)
+    except WarehouseError as exc:  # not a DuckDB file, or locked by a writer past the timeout
+        raise InputError(f"--with-reviews: {exc}") from exc
+    try:
+        if not con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'reviews'").fetchone():
+            raise InputError(f"--with-reviews: no reviews table (not a FactLedger warehouse with the review desk): {path}")
+        rows = reviewed_pairs(con)
+    finally:
+        con.close()
+    if not rows:
+        raise InputError(f"--with-reviews: no reviewed (claim, passage) pairs (review claims with `factledger review` "
+                         f"--relied/--rejected first): {path}")
+    pairs = [Pair(premise(r.title, r.context or r.passage), normalize_quantities(r.claim), LABELS.index(r.label),
+                  REVIEWS_SET) for r in rows]
+    info = {"path": str(path.resolve()), "sha256": sha256_file(path),
+            "pairs_sha256": hashlib.sha256(training_jsonl([r.to_nli() for r in rows]).encode()).hexdigest(),
+            "read": len(rows), "claims": len({r.claim_id for r in rows}), "reviews": len({r.review_id for r in rows}),
+            "reviewed_up_to": max(r.reviewed_at for r in rows).isoformat(timespec="seconds"),
+            "by_label": {lab: sum(1 for r in rows if r.label == lab) for lab in LABELS}}
+    return pairs, info
+
+
+def mix_reviews(train: list[Pair], reviews: list[Pair], held: list[Pair], held_claims: set[str], info: dict, *,
+                repeat: int, weight: float, seed: int) -> tuple[list[Pair], dict[Pair, float]]:
+    """`train` with each reviewed pair `repeat` times, shuffled with `seed`, and the reviewed pairs'
+    loss weights ({} when `weight` is 1). Reviewed pairs that are a `held` pair (this run's dev or
+    held-out pairs) or whose claim is one of `held_claims` (`claim_key`) are left out, so dev
+    and held-out numbers stay held out; `info` gets the counts."""
+    held_keys = {(_norm(p.premise), _norm(p.hypothesis)) for p in held}
+    held_claims = held_claims | {claim_key(p.hypothesis) for p in held}
+    kept = [p for p in reviews
+            if (_norm(p.premise), _norm(p.hypothesis)) not in held_keys and claim_key(p.hypothesis) not in held_claims]
+    info.update(kept=len(kept), dropped_held_out=len(reviews) - len(kept), repeat=repeat, weight=weight)
+    mixed = train + kept * repeat
+    random.Random(seed).shuffle(mixed)
+    return mixed, ({p: weight for p in kept} if weight != 1.0 else {})
+
+
 def real_claims_base_conflict(base: str | None, seed: int, dev_pairs: int, heldout_pairs: int) -> bool:
     """Whether a `--base` artefact may have trained on this real-claims run's held-out pairs: only when
     it trained on one of the sets this recipe holds out from (AVeriTeC train, LIAR-PLUS, Check-COVID,
@@ -683,7 +756,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--package-only", action="store_true", help="write the artefact from the best checkpoint and exit")
     p.add_argument("--train-word-embeddings", action="store_true",
                    help="also update the 30k x 384 word-embedding matrix (slower on CPU; frozen by default)")
-    p.add_argument("--base", default=None, help="base model folder (default: the packaged all-MiniLM-L6-v2)")
+    p.add_argument("--base", "--init-from", dest="base", default=None,
+                   help="model folder to start from: the packaged all-MiniLM-L6-v2 (default) or a stance artefact "
+                        "such as the shipped models/stance, which a short --with-reviews fine-tune starts from")
+    p.add_argument("--with-reviews", metavar="DB", default=None,
+                   help="also train on the reviewed (claim, passage, label) pairs of this warehouse (those `factledger "
+                        "export --format training` writes), each read as the product's stance step reads it; the "
+                        "model card names the file, its sha256, the pairs and the latest review")
+    p.add_argument("--reviews-repeat", type=int, default=1,
+                   help="with --with-reviews: each reviewed pair this many times in the training set (default 1)")
+    p.add_argument("--reviews-weight", type=float, default=1.0,
+                   help="with --with-reviews: the loss weight of a reviewed pair (default 1.0, as every other pair)")
     p.add_argument("--synthetic", type=float, default=0.0,
                    help="add FEVER-style contrast pairs made from the training pairs, about this many per "
                         "entailment pair (training.stance_synth; 0 = none)")
@@ -768,6 +851,16 @@ def run(argv: list[str]) -> int:
             setattr(args, name, real_default if real else default)
     if args.select == "averitec-fever" and not real:
         raise ConfigError("--select averitec-fever needs --recipe real-claims")
+    if not args.with_reviews and (args.reviews_repeat != 1 or args.reviews_weight != 1.0):
+        raise ConfigError("--reviews-repeat and --reviews-weight need --with-reviews DB")
+    if args.reviews_repeat < 1 or not args.reviews_weight > 0:
+        raise ConfigError("--reviews-repeat must be 1 or more and --reviews-weight above 0")
+    reviews: list[Pair] = []
+    args.reviews_info = None
+    if args.with_reviews:  # read first: a wrong DB is refused before any model or data loads
+        reviews, args.reviews_info = review_pairs(args.with_reviews)
+        print(f"reviews: {args.reviews_info['read']} reviewed pairs of {args.reviews_info['claims']} claims in "
+              f"{args.with_reviews} (reviewed up to {args.reviews_info['reviewed_up_to']})", flush=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -806,14 +899,15 @@ def run(argv: list[str]) -> int:
                                  other_entity_dates=args.other_entity_dates,
                                  encode=MiniLMEmbedder().encode, cache_dir=ckpt_dir,
                                  dev_pairs=args.dev_pairs, heldout_pairs=args.heldout_pairs)
-        dev, train, prov, averitec_dev = data["dev"], data["train"], data["prov"], data["averitec_dev"]
+        dev, train, prov, averitec_dev, heldout = (data["dev"], data["train"], data["prov"], data["averitec_dev"],
+                                                   data["heldout"])
         loss_weights = data["weights"]
         pairs = train
     else:
         pairs, prov = load_pairs(shared_dir() / "data" / "nli-train", args.seed)
         rng = random.Random(args.seed)
         rng.shuffle(pairs)
-        dev, train = split_pairs(pairs, args.dev_pairs, args.heldout_pairs)[:2]
+        dev, train, heldout = split_pairs(pairs, args.dev_pairs, args.heldout_pairs)
     base_hp = (args.base_info or {}).get("hyper_parameters")
     if not real and base_hp and base_saw_held_out(base_hp, len(pairs), args.seed, args.dev_pairs, args.heldout_pairs):
         raise ConfigError(f"--base {args.base}: that model may have trained on this run's dev or held-out pairs "
@@ -824,13 +918,20 @@ def run(argv: list[str]) -> int:
     if real and data["extra"]:  # --other-entity-dates: added in full after --max-pairs
         train = train + data["extra"]
         random.Random(args.seed).shuffle(train)
+    if reviews:  # added in full after --max-pairs, each --reviews-repeat times
+        prov[REVIEWS_SET] = args.reviews_info
+        train, review_weights = mix_reviews(train, reviews, dev + heldout, benchmark_claims(shared_dir() / "data"),
+                                            args.reviews_info, repeat=args.reviews_repeat, weight=args.reviews_weight,
+                                            seed=args.seed)
+        loss_weights = {**loss_weights, **review_weights}
     synth_info = None
     if args.synthetic:
         synth, synth_info = synthetic_pairs(train, args.synthetic, args.seed, ckpt_dir, args.retrieved_neutrals)
         train = train + synth
         print(f"synthetic contrast pairs: {synth_info}", flush=True)
     args.synth_info = synth_info
-    counts = {d: sum(1 for p in train if p.dataset == d) for d in (*DATASETS, *(f"{d}+synth" for d in DATASETS))}
+    counts = {d: sum(1 for p in train if p.dataset == d)
+              for d in (*DATASETS, *(f"{d}+synth" for d in DATASETS), REVIEWS_SET)}
     counts = {d: n for d, n in counts.items() if n}
     if real:
         counts = dict(sorted(Counter(p.dataset for p in train).items()))
@@ -966,7 +1067,8 @@ def package(args, out: Path, ckpt_dir: Path, model, tok, dev, state, prov, train
     tok.save_pretrained(out)
     weights = out / "model.safetensors"
     meta = {
-        "version": REAL_CLAIMS_VERSION if args.recipe == "real-claims" else VERSION,
+        "version": (REAL_CLAIMS_VERSION if args.recipe == "real-claims" else VERSION)
+                   + ("+reviews" if args.with_reviews else ""),
         "name": "factledger-stance-minilm",
         "labels": list(LABELS),
         "input_order": ["premise=evidence passage", "hypothesis=claim"],
@@ -987,7 +1089,8 @@ def package(args, out: Path, ckpt_dir: Path, model, tok, dev, state, prov, train
                                                           "lr", "warmup", "seed", "threads", "train_word_embeddings",
                                                           "synthetic", "retrieved_neutrals", "select", "bf16",
                                                           "recipe", "fever_pairs", "hard_neutrals", "nli_neutrals",
-                                                          "debias", "near_distractors", "other_entity_dates")},
+                                                          "debias", "near_distractors", "other_entity_dates",
+                                                          "with_reviews", "reviews_repeat", "reviews_weight")},
         "synthetic": getattr(args, "synth_info", None),
         "base": getattr(args, "base_info", None),
         "data": prov,
@@ -1026,6 +1129,22 @@ def _real_claims_text(meta: dict) -> str:
             f"`verifiers.evidence` formatting. Counts per set: {meta['train_pairs_by_set']}.\n\n")
 
 
+def _reviews_text(meta: dict) -> str:
+    """The card's paragraph on the reviewed pairs (`--with-reviews`), or ""."""
+    rv = meta["data"].get(REVIEWS_SET)
+    if not rv:
+        return ""
+    labels = ", ".join(f"{k} {v}" for k, v in rv["by_label"].items())
+    weight = f", loss weight {rv['weight']:g}" if rv["weight"] != 1.0 else ""
+    return (f"\nReviewed pairs (`--with-reviews`): {rv['read']} (claim, passage, label) pairs of {rv['claims']} claims "
+            f"({rv['reviews']} current reviews, reviewed up to {rv['reviewed_up_to']}) from the review warehouse\n"
+            f"`{rv['path']}` (file sha256 `{rv['sha256']}`; sha256 of the pairs as `factledger export --format "
+            f"training`\nwrites them `{rv['pairs_sha256']}`); by label {labels}; {rv['dropped_held_out']} left out as "
+            f"this run's dev or held-out\npairs or claims; the {rv['kept']} others each {rv['repeat']} time(s) in "
+            f"training{weight}. Each pair is read as the product's stance step\nreads it (the passage's window with "
+            f"its page title in front).\n")
+
+
 def write_model_card(out: Path, meta: dict) -> None:
     hp = meta["hyper_parameters"]
     rows = "\n".join(f"| `{name}` | {p['read']} | {p['kept']} | {meta['train_pairs_by_set'].get(name, 0)} | `{p['sha256']}` |"
@@ -1056,6 +1175,7 @@ def write_model_card(out: Path, meta: dict) -> None:
                          "the same seed, data and dev split; it never trained on this\n"
                          "run's dev or held-out pairs, which the trainer checks)."))
     real = hp.get("recipe") == "real-claims"
+    reviews_text = _reviews_text(meta)
     default_data = f"""Only the redistributable sets of `../shared/data/nli-train` (never `fever-dev`, never an evaluation
 set). Pairs de-duplicated on normalised (premise, hypothesis) in the order below (so CAD-SNLI's
 copies of SNLI count once); Breaking NLI capped at {BREAKING_NLI_MAX} random pairs (it is 87%
@@ -1082,7 +1202,7 @@ Label order: {', '.join(meta['labels'])}. Calibration: temperature {meta['temper
 (fitted on the held-out dev split; NLL {meta['calibration']['dev_nll_before']} -> {meta['calibration']['dev_nll_after']}).{base_text}
 
 ## Training data
-{_real_claims_text(meta) if real else default_data}
+{_real_claims_text(meta) if real else default_data}{reviews_text}
 | set | pairs read | kept after de-dup | in training | sha256 of pairs.jsonl |
 |---|---:|---:|---:|---|
 {rows}

@@ -11,8 +11,8 @@ import duckdb
 from factledger.errors import InputError
 from warehouse.db import sql_literal
 
-__all__ = ["EXPORTABLE", "ORDER_BY", "RATING", "claimreview_drafts", "export_table", "write_claimreview",
-           "write_training"]
+__all__ = ["EXPORTABLE", "ORDER_BY", "RATING", "claimreview_drafts", "export_table", "training_jsonl",
+           "write_claimreview", "write_training"]
 
 # Each exportable view or table with the key its rows are written in: unique (a table's primary
 # key, or what makes a view's row unique) so that the same warehouse always exports the same file,
@@ -111,13 +111,19 @@ def claimreview_drafts(con: duckdb.DuckDBPyConnection, *, publisher: str, review
     return drafts
 
 
+def training_jsonl(pairs: list[dict]) -> str:
+    """Pairs in the nli-train schema as the JSON Lines text `write_training` writes (its sha256 is
+    what a model card trained on them records)."""
+    return "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs)
+
+
 def write_training(con: duckdb.DuckDBPyConnection, out: str | Path) -> int:
     """The reviewed (claim, passage, label) pairs (`warehouse.reviews.training_pairs`) as JSON Lines
     in the nli-train schema, ordered by id; returns the number of pairs."""
     from warehouse.reviews import training_pairs
 
     pairs = training_pairs(con)
-    Path(out).write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs), encoding="utf-8")
+    Path(out).write_text(training_jsonl(pairs), encoding="utf-8")
     return len(pairs)
 
 

@@ -18,8 +18,8 @@ import duckdb
 from factledger.errors import InputError, WarehouseError
 from factledger.records import Label
 
-__all__ = ["MAX_NOTE_CHARS", "PAIR_LABEL", "Review", "StaleReview", "check_label", "check_text", "record_review",
-           "claim_for_review", "review_queue", "training_pairs"]
+__all__ = ["MAX_NOTE_CHARS", "PAIR_LABEL", "Review", "ReviewedPair", "StaleReview", "check_label", "check_text",
+           "record_review", "claim_for_review", "review_queue", "reviewed_pairs", "training_pairs"]
 
 MAX_NOTE_CHARS = 10_000  # a note longer than this is refused (chosen: a page of text)
 LABELS = tuple(label.value for label in Label)
@@ -134,13 +134,14 @@ def _write(con, claim_id: str, label: str, note: str, reviewer: str, run_id: str
 
 
 def _passages(given: Sequence[str], evidence: list[tuple[str, int]], claim_id: str, run_id: str) -> tuple[str, ...]:
-    """Passage ids for `given` passage ids or evidence ranks ("2", "#2"), each one evidence of the verdict."""
+    """Passage ids for `given` passage ids or evidence ranks ("2", "#2"), each one evidence of the verdict.
+    A passage id is taken as one first: an id can be all digits (one passage in ~12,000)."""
     by_rank = {str(rank): pid for pid, rank in evidence}
     ids = {pid for pid, _ in evidence}
     out: list[str] = []
     for item in given:
         key = str(item).strip()
-        pid = by_rank.get(key.lstrip("#")) if key.lstrip("#").isdigit() else key
+        pid = key if key in ids else by_rank.get(key.lstrip("#"))
         if pid not in ids:
             raise InputError(f"not a passage of the verdict reviewed (claim {claim_id}, run {run_id}): {item}")
         if pid not in out:
@@ -167,28 +168,62 @@ def review_queue(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> li
 PAIR_LABEL = {"supported": "entailment", "refuted": "contradiction", "not_enough_evidence": "neutral"}
 
 
-def training_pairs(con: duckdb.DuckDBPyConnection) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class ReviewedPair:
+    """One (claim, passage, label) pair of a claim's current review."""
+
+    claim_id: str
+    claim: str  # the claim's text
+    passage_id: str
+    passage: str  # the passage's text
+    context: str | None  # its window in the page, what the stance model reads (None before version 8)
+    title: str | None  # the title of the passage's page
+    label: str  # the nli-train label: entailment, neutral or contradiction
+    label_orig: str  # the reviewer's verdict, or `rejected`
+    review_id: str
+    reviewed_at: datetime
+
+    @property
+    def pair_id(self) -> str:
+        return f"factledger-reviews:review:{self.claim_id}:{self.passage_id}"
+
+    def to_nli(self) -> dict:
+        """The pair in the nli-train schema (`../shared/data/nli-train/README.md`)."""
+        return {"id": self.pair_id, "dataset": "factledger-reviews", "split": "review", "premise": self.passage,
+                "hypothesis": self.claim, "label": self.label, "label_orig": self.label_orig}
+
+
+def reviewed_pairs(con: duckdb.DuckDBPyConnection) -> list[ReviewedPair]:
     """The (claim, passage, label) pairs of every claim's current review (superseded reviews are
-    left out), in the nli-train schema (`../shared/data/nli-train/README.md`): id, dataset,
-    split, premise (the passage), hypothesis (the claim), label, label_orig (the reviewer's verdict,
-    or `rejected`). Ordered by id."""
+    left out), labelled by `PAIR_LABEL` (a rejected passage: neutral; a passage relied on for
+    `conflicting`: left out), with the passage's window and page title, ordered by pair id. The one
+    reader of reviewed pairs: `factledger export --format training` and `factledger train stance
+    --with-reviews` both read them here."""
     rows = con.execute(
-        """SELECT r.claim_id, c.text, r.label, p.passage_id, p.text, kind
+        """SELECT r.claim_id, c.text, p.passage_id, p.text, p.context, s.title, r.label, kind, r.review_id,
+                  r.reviewed_at
            FROM (SELECT * FROM reviews QUALIFY row_number() OVER (PARTITION BY claim_id ORDER BY review_seq DESC) = 1) r
            JOIN claims c ON c.claim_id = r.claim_id,
            LATERAL (SELECT unnest(r.relied_passages) AS passage_id, 'relied' AS kind
                     UNION ALL SELECT unnest(r.rejected_passages), 'rejected') u
-           JOIN passages p ON p.passage_id = u.passage_id"""
+           JOIN passages p ON p.passage_id = u.passage_id
+           LEFT JOIN sources s ON s.source_id = p.source_id"""
     ).fetchall()
     pairs = []
-    for claim_id, claim, label, passage_id, passage, kind in rows:
+    for claim_id, claim, passage_id, passage, context, title, label, kind, review_id, reviewed_at in rows:
         pair_label = "neutral" if kind == "rejected" else PAIR_LABEL.get(label)
         if pair_label is None:
             continue
-        pairs.append({"id": f"factledger-reviews:review:{claim_id}:{passage_id}", "dataset": "factledger-reviews",
-                      "split": "review", "premise": passage, "hypothesis": claim, "label": pair_label,
-                      "label_orig": label if kind == "relied" else "rejected"})
-    return sorted(pairs, key=lambda p: p["id"])
+        pairs.append(ReviewedPair(claim_id, claim, passage_id, passage, context, title, pair_label,
+                                  label if kind == "relied" else "rejected", review_id, reviewed_at))
+    return sorted(pairs, key=lambda p: p.pair_id)
+
+
+def training_pairs(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """The reviewed pairs (`reviewed_pairs`) in the nli-train schema: id, dataset, split, premise
+    (the passage), hypothesis (the claim), label, label_orig (the reviewer's verdict, or
+    `rejected`). Ordered by id."""
+    return [p.to_nli() for p in reviewed_pairs(con)]
 
 
 # The stances that speak for each verdict: their passages are shown first on the review page.
