@@ -335,13 +335,13 @@ def deciding_evidence(result: ClaimResult) -> list:
     (both sides for `conflicting`), or the passages read together when no single one decides; none
     for `not_enough_evidence` or a `refuted` that no passage carries (`verifiers.verdict.PRIOR_ONLY`)."""
     from factledger.records import Label
-    from verifiers.verdict import PRIOR_ONLY, deciding, joint_items, supporters
+    from verifiers.verdict import PRIOR_ONLY, deciding, joint_items
 
     t = Thresholds()
     sup, ref = deciding(result.evidence, t)
     label = result.verdict.label
     if label is Label.SUPPORTED:
-        return supporters(result.evidence, t) or joint_items(result.evidence, t)
+        return sup or joint_items(result.evidence, t)
     if label is Label.REFUTED:
         return ref or ([] if result.verdict.rationale.startswith(PRIOR_ONLY) else joint_items(result.evidence, t))
     if label is Label.CONFLICTING:

@@ -16,7 +16,7 @@ STATED = ["completed in 1889", "Gustave Eiffel", "330 metres", "1930", "wrought 
 # The same facts changed: (original, changed) in the article text.
 CHANGES = [("completed in 1889", "completed in 1899"), ("330 metres", "530 metres"),
            ("10,100 tonnes", "20,100 tonnes"), ("six million", "sixty million"), ("in 1930", "in 1950")]
-# Measured with the shipped models (stance-minilm-v3 + verdict-lr-v3) and left visible, not hidden:
+# Measured with the shipped models (stance-minilm-v3 + verdict-lr-v2) and left visible, not hidden:
 # each entry is a verdict the issue asks for that this model does not give yet (see the closing note).
 _ENTITY_DATE = ("the stance model reads 'The tower was the tallest ... until the Chrysler Building ... was completed "
                 "in 1930' (on the Eiffel Tower's page) as refuting a completion year of the tower itself")
@@ -24,9 +24,6 @@ _PRIOR_ONLY = ("no kept passage refutes it, alone or read together, yet the aggr
                "fact-checked claims are false) makes it 'refuted', flagged for review with a rationale that says so")
 KNOWN_MISSES: dict[str, str] = {
     "completed in 1889": _PRIOR_ONLY,
-    "wrought iron": ("the stance model reads 'a wrought-iron lattice tower' as supporting 'made of wrought iron' "
-                     "with probability 0.47 only (neutral 0.33): verdict-lr-v3 (fitted to give real claims' "
-                     "rarer verdicts their share) weighs that as not enough evidence, 0.41 against 0.29"),
     "The Eiffel Tower was completed in 1889.": _ENTITY_DATE,
     "no claim refuted": ("the completion-year claim and 'A group of artists published a letter against the Eiffel "
                          "Tower in 1887' (the corpus: they protested in 1887) come back refuted: " + _PRIOR_ONLY),

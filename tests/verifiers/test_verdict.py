@@ -138,7 +138,7 @@ def test_supported_needs_a_passage_that_supports(tmp_path):
     assert decide_fitted("c1", [ev("a", "u1", 0.9, 0.7, 0.2)], T, agg, None).label is Label.SUPPORTED
 
 
-def test_supported_by_passages_read_together_when_they_support_it(tmp_path):
+def test_supported_by_passages_read_together_only_when_one_is_about_the_claim(tmp_path):
     from dataclasses import replace
 
     from verifiers.verdict import decide_fitted
@@ -153,28 +153,12 @@ def test_supported_by_passages_read_together_when_they_support_it(tmp_path):
     assert v.label is Label.SUPPORTED and "#1, #2 read together support it" in v.rationale
     # the joint reading refutes or stays neutral: no support
     assert decide_fitted("c1", items, T, agg, StanceScores(0.3, 0.6, 0.1)).label is not Label.SUPPORTED
-    # real evidence names the subject in other words ("the President"): close passages read
-    # together still carry it
-    other_words = [replace(e, on_topic=False) for e in items]
-    assert decide_fitted("c1", other_words, T, agg, together).label is Label.SUPPORTED
-    # every passage off-topic (below topical_min_similarity): nothing is read together, no support
-    far = [replace(e, similarity=T.topical_min_similarity - 0.1) for e in items]
-    assert decide_fitted("c1", far, T, agg, together).label is not Label.SUPPORTED
-
-
-def test_a_close_passage_that_supports_is_named_even_when_it_words_the_subject_otherwise(tmp_path):
-    from dataclasses import replace
-
-    from factledger.app import deciding_evidence
-    from factledger.records import Claim, ClaimResult
-    from verifiers.verdict import decide_fitted
-
-    agg = _hand_model(tmp_path)
-    items = [replace(ev("a", "u1", 0.6, 0.1, 0.1), on_topic=False), replace(ev("b", "u2", 0.7, 0.85, 0.05, 2), on_topic=False)]
-    v = decide_fitted("c1", items, T, agg, None)
-    assert v.label is Label.SUPPORTED and "supported by passage(s) #2" in v.rationale
-    shown = deciding_evidence(ClaimResult(Claim("a claim", None, None, 1.0), (), (), tuple(items), v))
-    assert [e.rank for e in shown] == [2]
+    # none of the passages names what the claim names: no support, whatever the joint reading says
+    off = [replace(e, on_topic=False) for e in items]
+    assert decide_fitted("c1", off, T, agg, together).label is not Label.SUPPORTED
+    # one relevant passage refutes (a year that differs): the joint reading cannot make it supported
+    refuting = [items[0], ev("b", "u2", 0.7, 0.05, 0.9, 2)]
+    assert decide_fitted("c1", refuting, T, agg, together).label is not Label.SUPPORTED
 
 
 def test_a_refutation_no_passage_carries_says_so_and_goes_to_review(tmp_path):
