@@ -50,6 +50,11 @@ the same cores (load average 3.5-4.7):
   7.56 s (runs 7.30, 7.56, 8.16); cold check-claim 7.66 s to the verdict, 7.78 s to exit (ratio
   1.01; first use 11.88 s); with --prefect 11.97 s (ratio 1.58); warm median 1.23 s, p95 1.62 s
   (service ready in 18.3 s); `--help` 0.137 s, `sql` 0.259 s.
+- with the streamed service answers and the analysts' snapshot (the service publishes it after each
+  store; a one-shot local check does not), nothing else running (load average 0.26 at the start):
+  baseline 6.17 s (runs 7.24, 6.13, 6.17); cold check-claim 5.48 s to the verdict, 5.56 s to exit
+  (ratio 0.89; first use 12.14 s); with --prefect 9.37 s (ratio 1.52); warm median 0.87 s, p95 1.06 s
+  (service ready in 15.7 s); `--help` 0.094 s, `sql` 0.213 s.
 """
 
 from __future__ import annotations
