@@ -2,7 +2,8 @@
 
 DuckDB lets one process hold a database file while it writes, and a second process cannot open it
 then, not even read-only. So after each store (a check's results, a batch article, a review, a
-corpus added) the writer publishes `<db>.snapshot` (`snapshot_path`): it reads the warehouse
+corpus added) a writer that goes on holding the file publishes `<db>.snapshot` (`snapshot_path`; a
+one-shot local check does not, `flows.steps.store_claims`): it reads the warehouse
 through a read-only connection, ATTACHes a temporary file beside it (a copy of the previous
 snapshot), brings the tables up to date in one transaction, re-creates the views and macros there
 (views.sql), DETACHes it and renames it over the previous snapshot (`os.replace`, atomic): a reader
