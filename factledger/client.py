@@ -25,7 +25,6 @@ from typing import Any, Callable
 from factledger.errors import ConfigError, FactLedgerError
 from factledger.pids import alive
 from factledger.settings import factledger_home
-from factledger.pids import alive
 
 __all__ = ["HEALTH_TIMEOUT_S", "NDJSON", "ServiceError", "ServiceInfo", "ServiceUnreachable", "call", "cancel", "ensure_token",
            "fetch", "find_service", "is_loopback", "read_state", "remove_state", "state_path", "stream", "token_path",

@@ -152,10 +152,7 @@ def _quoted(name: str) -> str:
 
 def _remove(tmp: Path) -> None:
     for path in (tmp, tmp.with_name(tmp.name + ".wal")):
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
+        path.unlink(missing_ok=True)
 
 
 def _remove_leftovers(target: Path) -> None:
