@@ -88,7 +88,7 @@ def _column_types(con, table: str) -> dict[str, str]:
     if table not in _TYPES:
         _TYPES[table] = dict(con.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-            "AND table_schema = current_schema()", [table]).fetchall())
+            "AND table_schema = current_schema() AND table_catalog = current_database()", [table]).fetchall())
     return _TYPES[table]
 
 

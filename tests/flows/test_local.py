@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, example_corpus
 
 pytestmark = pytest.mark.slow
 CLAIMS = ["The Eiffel Tower was completed in 1889 for the World's Fair.", "The Eiffel Tower is 100 metres tall."]
@@ -29,14 +29,10 @@ def two_ledgers(tmp_path, splitter, embedder):
     import flows
     from extractors.checkworthy import RuleScorer
     from factledger.app import Runtime
-    from factledger.corpus import ingest
     from verifiers.stance import ConflictRuleStance
-    from warehouse.db import connect
 
     db = tmp_path / "local.duckdb"
-    con = connect(db)
-    ingest(con, "corpus-test", [EXAMPLES / "corpus"], splitter, embedder)
-    con.close()
+    example_corpus(db, splitter, embedder)
     shutil.copyfile(db, tmp_path / "flow.duckdb")
     rt = Runtime(splitter=splitter, embedder=embedder, scorer=RuleScorer(), stance=ConflictRuleStance(splitter.nlp))
     flows.set_runtime(rt)
@@ -53,7 +49,8 @@ def contents(db) -> dict[str, list[tuple]]:
         out = {}
         for table in TABLES:
             cols = [c for c, t in con.execute("SELECT column_name, data_type FROM information_schema.columns "
-                                              "WHERE table_name = ? ORDER BY ordinal_position", [table]).fetchall()
+                                              "WHERE table_name = ? AND table_catalog = current_database() "
+                                              "ORDER BY ordinal_position", [table]).fetchall()
                     if c not in ("run_id", "child_run_id") and not t.startswith("TIMESTAMP")]
             out[table] = con.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY ALL").fetchall()
         return out
