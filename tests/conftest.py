@@ -15,6 +15,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def example_corpus(db: Path, splitter, embedder) -> Path:
+    """`db` created with examples/corpus ingested in it (as `factledger corpus add examples/corpus`)."""
+    from factledger.corpus import ingest
+    from warehouse.db import connect
+
+    con = connect(db)
+    try:
+        ingest(con, "corpus-test", [EXAMPLES / "corpus"], splitter, embedder)
+    finally:
+        con.close()
+    return db
+
+
 def need_shared(path: Path) -> Path:
     """Data from ../shared: a loud failure in CI when missing, a skip elsewhere."""
     if not path.exists():

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from factledger import progress
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, example_corpus
 
 
 class Terminal(io.StringIO):
@@ -106,14 +106,7 @@ def fake_runtime(splitter, embedder):
 
 @pytest.fixture()
 def corpus_db(tmp_path, splitter, embedder):
-    from factledger.corpus import ingest
-    from warehouse.db import connect
-
-    db = tmp_path / "p.duckdb"
-    con = connect(db)
-    ingest(con, "corpus-test", [EXAMPLES / "corpus"], splitter, embedder)
-    con.close()
-    return db
+    return example_corpus(tmp_path / "p.duckdb", splitter, embedder)
 
 
 @pytest.mark.slow

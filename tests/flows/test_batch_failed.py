@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import EXAMPLES
+from tests.conftest import example_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -19,16 +19,13 @@ def test_batch_with_a_failed_article_ends_failed(tmp_path, prefect_harness, spli
     import flows
     from extractors.checkworthy import RuleScorer
     from factledger.app import Runtime
-    from factledger.corpus import ingest
     from flows.runners import run_flow
     from prefect.client.orchestration import get_client
     from verifiers.stance import ConflictRuleStance
     from warehouse.db import connect
 
     db = tmp_path / "batch.duckdb"
-    con = connect(db)
-    ingest(con, "corpus-test", [EXAMPLES / "corpus"], splitter, embedder)
-    con.close()
+    example_corpus(db, splitter, embedder)
     small, big = tmp_path / "small.md", tmp_path / "big.md"
     small.write_text(SMALL, encoding="utf-8")
     big.write_text(SMALL * 40, encoding="utf-8")  # ~6 KB of text, over the 0.002 MB limit below

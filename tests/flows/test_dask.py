@@ -17,7 +17,7 @@ import shutil
 import pytest
 
 from factledger.app import Runtime
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, example_corpus
 
 CLAIMS = [
     "Russia officially recognised the Taliban government on 3 July 2025.",
@@ -41,14 +41,7 @@ def env(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def corpus_db(env, tmp_path_factory, splitter, real_embedder):
-    from factledger.corpus import ingest
-    from warehouse.db import connect
-
-    db = tmp_path_factory.mktemp("dask") / "corpus.duckdb"
-    con = connect(db)
-    ingest(con, "corpus-test", [EXAMPLES / "corpus"], splitter, real_embedder)
-    con.close()
-    return db
+    return example_corpus(tmp_path_factory.mktemp("dask") / "corpus.duckdb", splitter, real_embedder)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from factledger.app import Runtime
-from tests.conftest import EXAMPLES
+from tests.conftest import example_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -16,14 +16,10 @@ pytestmark = pytest.mark.slow
 def e2e(tmp_path_factory, prefect_harness, seed_path, splitter, real_embedder):
     import flows
     from flows.runners import run_flow
-    from factledger.corpus import ingest
-    from warehouse.db import connect
 
     db = tmp_path_factory.mktemp("e2e") / "ledger.duckdb"
     rt = Runtime(splitter=splitter, embedder=real_embedder)
-    con = connect(db)
-    ingest(con, "corpus-test", [EXAMPLES / "corpus"], splitter, real_embedder)
-    con.close()
+    example_corpus(db, splitter, real_embedder)
     flows.set_runtime(rt)
     rows = run_flow(flows.check_article_flow, article=str(seed_path), db=str(db), quiet=True)
     yield db, rows

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from factledger.app import Runtime
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, example_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -38,13 +38,9 @@ def _maybe_known(key: str):
 @pytest.fixture(scope="module")
 def example_db(tmp_path_factory, prefect_harness, splitter, real_embedder):
     import flows
-    from factledger.corpus import ingest
-    from warehouse.db import connect
 
     db = tmp_path_factory.mktemp("examples") / "ledger.duckdb"
-    con = connect(db)
-    ingest(con, "corpus-test", [EXAMPLES / "corpus"], splitter, real_embedder)
-    con.close()
+    example_corpus(db, splitter, real_embedder)
     flows.set_runtime(Runtime(splitter=splitter, embedder=real_embedder))
     yield db
     flows.set_runtime(None)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, example_corpus
 from tests.test_signals import claims_being_checked, screen, start, wait_for
 from tests.warehouse.test_snapshot import sql, writer_holding
 
@@ -52,18 +52,14 @@ def service(tmp_path_factory, prefect_harness, splitter, embedder):
     import flows
     from extractors.checkworthy import RuleScorer
     from factledger.app import Runtime
-    from factledger.corpus import ingest
     from flows import stopping
     from flows.service import serve_checks
     from verifiers.stance import ConflictRuleStance
-    from warehouse.db import connect
 
     tmp = tmp_path_factory.mktemp("service")
     home = tmp / "home"
     db = tmp / "served.duckdb"
-    con = connect(db)
-    ingest(con, "corpus-test", [EXAMPLES / "corpus"], splitter, embedder)
-    con.close()
+    example_corpus(db, splitter, embedder)
     stance = GatedStance(ConflictRuleStance(splitter.nlp))
     saved = os.environ.get("FACTLEDGER_HOME")
     os.environ["FACTLEDGER_HOME"] = str(home)
