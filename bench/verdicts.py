@@ -241,7 +241,7 @@ def tune_thresholds(evidence: list, gold: list, t: Thresholds) -> Thresholds:
 
 
 def bench_climate(stance, embedder, splitter, t: Thresholds, n_claims: int, seed: int, tune: bool = False,
-                  aggregator=None) -> dict:
+                  aggregator=None, reader=None) -> dict:
     from verifiers.pipeline import Verifier
     from verifiers.providers import CorpusProvider
     from warehouse.db import opened
@@ -258,7 +258,8 @@ def bench_climate(stance, embedder, splitter, t: Thresholds, n_claims: int, seed
     claims = claims_from_texts([r["claim"] for r in sample])
     t0 = time.time()
     with opened(path, read_only=True) as con:
-        results = Verifier([CorpusProvider(con)], embedder, stance, t, aggregator=aggregator).check(claims)
+        results = Verifier([CorpusProvider(con)], embedder, stance, t, aggregator=aggregator,
+                           reader=reader).check(claims)
         ids, texts, vecs = zip(*con.execute("SELECT passage_id, text, embedding FROM passages").fetchall())
     check_s = time.time() - t0
     mat = np.asarray(vecs, dtype=np.float32)
@@ -327,7 +328,8 @@ class PageProvider:
         return Candidates((src,), passages)
 
 
-def bench_wice(stance, embedder, t: Thresholds, n_claims: int, seed: int, split: str = "test", aggregator=None) -> dict:
+def bench_wice(stance, embedder, t: Thresholds, n_claims: int, seed: int, split: str = "test", aggregator=None,
+               reader=None) -> dict:
     from verifiers.pipeline import Verifier
 
     rows = [r for r in _jsonl(DATA / "wice" / f"claims_{split}.jsonl")
@@ -355,7 +357,7 @@ def bench_wice(stance, embedder, t: Thresholds, n_claims: int, seed: int, split:
         pages[r["claim"]] = (src, passages)
         ev_ids[r["claim"]] = {(p.text, p.start): e["id"] for p, e in zip(passages, ev, strict=True)}
     claims = claims_from_texts([r["claim"] for r in sample])
-    results = Verifier([PageProvider(pages)], embedder, stance, t, aggregator=aggregator).check(claims)
+    results = Verifier([PageProvider(pages)], embedder, stance, t, aggregator=aggregator, reader=reader).check(claims)
     qv = embedder.encode([c.text for c in claims])
     recall, full, base_recall, gold_l, pred_l, base_l = [], [], [], [], [], []
     for r, c, res, q in zip(sample, claims, results, qv, strict=True):
@@ -488,15 +490,16 @@ def main(argv: list[str] | None = None) -> int:
     if fever["rule_weight"] != stance.meta.get("rule_weight", 0.0):  # tuned: the verifier runs with the new weight
         stance = CrossEncoderStance(Path(args.model), batch_size=32, rule_weight=fever["rule_weight"])
         res["stance_revision"] = stance.revision
-    aggregator = None
+    aggregator = reader = None
     if not args.rules_verdict:  # the product's verdict: the fitted aggregator when it matches this stance model
-        from factledger.app import load_aggregator
+        from factledger.app import load_aggregator, load_reader
 
-        aggregator = load_aggregator(stance.revision)
+        aggregator, reader = load_aggregator(stance.revision, load_reader)
         res["verdict_aggregator"] = aggregator.revision if aggregator else None
+        res["evidence_reader"] = reader.revision if reader else None
     climate = bench_climate(stance, embedder, splitter, t, args.climate_claims, args.seed, args.tune_thresholds,
-                            aggregator)
-    wice = bench_wice(stance, embedder, t, args.wice_claims, args.seed, aggregator=aggregator)
+                            aggregator, reader)
+    wice = bench_wice(stance, embedder, t, args.wice_claims, args.seed, aggregator=aggregator, reader=reader)
     nli = bench_nli_heldout(stance, meta, args.nli_heldout)
     for part in (fever, climate, wice, nli):
         res.update({k: v for k, v in part.items() if not k.startswith("_")})

@@ -24,6 +24,7 @@ from verifiers.cache import CachedEmbedder, CachedStance, ScoreCache
 from verifiers.embed import Embedder, MiniLMEmbedder
 from verifiers.pipeline import Verifier
 from verifiers.providers import CorpusProvider, Provider, WikipediaProvider
+from verifiers.reader import CrossEncoderReader
 from verifiers.stance import ConflictRuleStance, StanceModel
 from verifiers.verdict import Aggregator
 from warehouse.store import RunInfo
@@ -86,12 +87,23 @@ class Runtime:
 
 
     @cached_property
+    def _verdict_models(self) -> tuple[Aggregator | None, CrossEncoderReader | None]:
+        if self.stance is not None:  # an injected stance model: its outputs were never fitted
+            return None, None
+        return load_aggregator(getattr(self.stance_model, "revision", None), lambda: load_reader(self.device))
+
+    @property
     def aggregator(self) -> Aggregator | None:
         """The fitted verdict aggregator (models/verdict/aggregator.json, or $FACTLEDGER_VERDICT_MODEL)
-        when it was fitted on this stance model's outputs; else None and the rule `decide`."""
-        if self.stance is not None:  # an injected stance model: its outputs were never fitted
-            return None
-        return load_aggregator(getattr(self.stance_model, "revision", None))
+        when it was fitted on this stance model's outputs (and this evidence reader's, when it
+        uses one); else None and the rule `decide`."""
+        return self._verdict_models[0]
+
+    @property
+    def reader(self) -> CrossEncoderReader | None:
+        """The evidence reader the aggregator was fitted with (models/reader, or
+        $FACTLEDGER_READER_MODEL); None when the aggregator uses none."""
+        return self._verdict_models[1]
 
 
 def while_loading(load: Callable[[], T], meanwhile: Callable[[], object]) -> T:
@@ -173,18 +185,40 @@ def corpus_index_store() -> Path | None:
 DEFAULT_AGGREGATOR = Path(__file__).resolve().parents[1] / "models" / "verdict" / "aggregator.json"
 
 
-def load_aggregator(stance_revision: str | None) -> Aggregator | None:
+def load_reader(device: str | None = None) -> CrossEncoderReader | None:
+    """The evidence reader in models/reader (or $FACTLEDGER_READER_MODEL); None when there is none."""
+    from verifiers.reader import DEFAULT_READER_DIR, reader_available
+
+    path = Path(os.environ.get("FACTLEDGER_READER_MODEL") or DEFAULT_READER_DIR)
+    if not reader_available(path):
+        return None
+    with _MODEL_LOAD:
+        return CrossEncoderReader(path, device=device)
+
+
+def load_aggregator(stance_revision: str | None, reader: Callable[[], CrossEncoderReader | None] = lambda: None,
+                    ) -> tuple[Aggregator | None, CrossEncoderReader | None]:
     """models/verdict/aggregator.json (or $FACTLEDGER_VERDICT_MODEL) when it was fitted on the
-    outputs of the stance model with this revision; else None (a warning when one is there)."""
+    outputs of the stance model with this revision, with the evidence reader it was fitted with
+    (`reader()` loads it, only when the aggregator uses one); else (None, None), with a warning
+    when an aggregator is there but its models are not."""
     path = Path(os.environ.get("FACTLEDGER_VERDICT_MODEL") or DEFAULT_AGGREGATOR)
     if not path.is_file():
-        return None
+        return None, None
     aggregator = Aggregator.load(path)
     if aggregator.stance_revision != stance_revision:
         log.warning("verdict aggregator %s was fitted on stance model %s, not %s; using the rule verdict "
                     "(run `factledger train verdict`)", path, aggregator.stance_revision, stance_revision)
-        return None
-    return aggregator
+        return None, None
+    if not aggregator.reader_revision:
+        return aggregator, None
+    loaded = reader()
+    if loaded is None or loaded.revision != aggregator.reader_revision:
+        log.warning("verdict aggregator %s was fitted with evidence reader %s, found %s; using the rule verdict "
+                    "(run `factledger train verdict`)", path, aggregator.reader_revision,
+                    loaded.revision if loaded else "none")
+        return None, None
+    return aggregator, loaded
 
 
 def default_scorer(device: str | None = None) -> CheckworthinessScorer:
@@ -282,7 +316,7 @@ def make_providers(names: Sequence[str], con: duckdb.DuckDBPyConnection, rt: Run
 
 def make_verifier(providers: Sequence[Provider], rt: Runtime, before: str | None = None) -> Verifier:
     return Verifier(providers, rt.embedder, rt.stance_model, rt.thresholds, before=before, cache=rt.cache,
-                    aggregator=rt.aggregator)
+                    aggregator=rt.aggregator, reader=rt.reader)
 
 
 def run_info(run_id: str, flow_name: str, rt: Runtime, providers: Sequence[str], params: dict) -> RunInfo:
@@ -293,7 +327,8 @@ def run_info(run_id: str, flow_name: str, rt: Runtime, providers: Sequence[str],
         stance_model=stance.name, stance_revision=stance.revision,
         checkworthy_model=rt.scorer.name, splitter_model=rt.splitter.model,
         providers=tuple(providers), params=params,
-        thresholds={**rt.thresholds.as_dict(), "verdict_aggregator": rt.aggregator.revision if rt.aggregator else None},
+        thresholds={**rt.thresholds.as_dict(), "verdict_aggregator": rt.aggregator.revision if rt.aggregator else None,
+                    "evidence_reader": rt.reader.revision if rt.reader else None},
     )
 
 

@@ -42,6 +42,7 @@ SERVICE_STOP_WAIT_S = 10.0
 TRAINERS = {
     "checkworthiness": "train the check-worthiness classifier (writes models/checkworthiness/)",
     "stance": "fine-tune the stance cross-encoder from MiniLM (writes models/stance/)",
+    "reader": "fine-tune the evidence reader from the stance model on real fact-checked claims (writes models/reader/)",
     "verdict": "fit the claim-level verdict aggregator on real fact-checked claims (writes models/verdict/)",
 }
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from factledger.records import sha256_file
 from training.stance import averitec_split, shared_dir
 
-__all__ = ["LABEL_OF", "averitec_evidence_records", "climate_halves", "climate_records", "collect", "fit", "run"]
+__all__ = ["LABEL_OF", "averitec_evidence_records", "check_pooled", "climate_halves", "climate_records", "collect", "fit", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -79,21 +79,21 @@ def climate_records(rows: list[dict]) -> list[dict]:
     return out
 
 
-def collect(claims: list[dict], records: list[dict], work: Path, name: str, rt=None):
-    """(features, gold labels, allowed verdicts) of `claims` checked by the product's Verifier
-    against a corpus of `records` (their own evidence, pooled), ingested into `work`/`name`.duckdb."""
+def check_pooled(claims: list[dict], records: list[dict], work: Path, name: str, rt=None, reader=None):
+    """`claims` checked by the product's Verifier against a corpus of `records` (their own evidence,
+    pooled), ingested into `work`/`name`.duckdb: (claim records, kept evidence per claim, joint
+    stances, reader probabilities per claim or None without a reader)."""
     from extractors.claims import claims_from_texts
     from factledger.app import Runtime, run_info
     from factledger.corpus import ingest
-    from factledger.settings import Thresholds
     from verifiers.pipeline import Verifier, joint_stances
     from verifiers.providers import CorpusProvider
-    from verifiers.verdict import allowed_labels, features
+    from verifiers.reader import read_claims
     from warehouse.db import connect
     from warehouse.store import finish_run, start_run
 
     rt = rt or Runtime()
-    t = Thresholds()
+    t = rt.thresholds
     corpus = work / f"{name}.jsonl"
     corpus.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     db = work / f"{name}.duckdb"
@@ -106,14 +106,27 @@ def collect(claims: list[dict], records: list[dict], work: Path, name: str, rt=N
         verifier = Verifier([CorpusProvider(con, candidates=t.retrieve_candidates, cache=rt.cache)], rt.embedder,
                             rt.stance_model, t)
         recs = claims_from_texts([c["claim"] for c in claims])
-        results = verifier.check(recs)
-        kept = [list(r.evidence) for r in results]
+        kept = [list(r.evidence) for r in verifier.check(recs)]
         joints = joint_stances(rt.stance_model, recs, kept, t)
+        reads = read_claims(reader, recs, kept) if reader is not None else None
     finally:
         con.close()
-    x = [features(ev, t, j) for ev, j in zip(kept, joints, strict=True)]
-    allowed = [sorted(lab.value for lab, ok in allowed_labels(ev, t, j).items() if ok)
-               for ev, j in zip(kept, joints, strict=True)]
+    return recs, kept, joints, reads
+
+
+def collect(claims: list[dict], records: list[dict], work: Path, name: str, rt=None, reader=None):
+    """(features, gold labels, allowed verdicts) of `claims` checked against their pooled evidence
+    (`check_pooled`); with a `reader`, its log-probabilities are among the features."""
+    from factledger.app import Runtime
+    from verifiers.verdict import allowed_labels, features
+
+    rt = rt or Runtime()
+    _, kept, joints, reads = check_pooled(claims, records, work, name, rt, reader)
+    t = rt.thresholds
+    reads = reads or [None] * len(kept)
+    x = [features(ev, t, j, r) for ev, j, r in zip(kept, joints, reads, strict=True)]
+    allowed = [sorted(lab.value for lab, ok in allowed_labels(ev, t, j, r).items() if ok)
+               for ev, j, r in zip(kept, joints, reads, strict=True)]
     y = [LABEL_OF[c["label"]] for c in claims]
     return x, y, allowed
 
@@ -140,7 +153,7 @@ def _class_weights(y, scheme: str) -> dict[str, float] | None:
     return w
 
 
-def fit(x, y, allowed=None, seed: int = 13, groups=None) -> tuple[dict, dict]:
+def fit(x, y, allowed=None, seed: int = 13, groups=None, names=None) -> tuple[dict, dict]:
     """Standardised multinomial logistic regression. Its L2 strength C and class weighting are
     chosen by 5-fold cross-validation on the mean of accuracy and macro-F1: accuracy alone rewards
     always answering the majority verdict, macro-F1 alone rewards answering the rare ones at random.
@@ -204,7 +217,7 @@ def fit(x, y, allowed=None, seed: int = 13, groups=None) -> tuple[dict, dict]:
     cal = 1 / (1 + np.exp(-(a * np.log(top / (1 - top)) + b)))
     lr = chosen.fit(Z, Y)
     order = [list(lr.classes_).index(lab) for lab in labels]
-    model = {"version": VERSION, "features": list(FEATURES), "labels": labels,
+    model = {"version": VERSION, "features": list(names or FEATURES), "labels": labels,
              "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
              "coef": lr.coef_[order].round(6).tolist(), "intercept": lr.intercept_[order].round(6).tolist(),
              "confidence_calibration": {"method": "platt", "a": round(a, 6), "b": round(b, 6)}}
@@ -234,6 +247,9 @@ def _parser() -> argparse.ArgumentParser:
                         "were measured with stance-minilm-v3: AVeriTeC CV accuracy 0.585 (alone 0.612), "
                         "averitec-dev-a end to end 0.6305 / macro-F1 0.3421 (alone 0.6627 / 0.3514), "
                         "CLIMATE-FEVER CV accuracy 0.413 (its majority class: 0.426)")
+    p.add_argument("--reader-model", default=None,
+                   help="evidence reader whose probabilities join the features (default: models/reader when there)")
+    p.add_argument("--no-reader", action="store_true", help="fit without the evidence reader")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--work", default=None, help="folder for the pooled corpus and its DuckDB file (default: temporary)")
     p.add_argument("--reuse-features", action="store_true", help="refit on the features saved in --work by an earlier run")
@@ -268,21 +284,32 @@ def run(argv: list[str]) -> int:
     if args.stance_model:
         os.environ["FACTLEDGER_STANCE_MODEL"] = str(Path(args.stance_model).resolve())
     from factledger.app import Runtime
+    from verifiers.verdict import FEATURES, READER_FEATURES
+    from verifiers.reader import DEFAULT_READER_DIR, CrossEncoderReader, reader_available
 
+    reader = None
+    if not args.no_reader:
+        path = Path(args.reader_model) if args.reader_model else DEFAULT_READER_DIR
+        if args.reader_model or reader_available(path):
+            reader = CrossEncoderReader(path)
+    reader_revision = reader.revision if reader else None
     sets = _fit_sets(args.sets, args.claims)
     t0 = time.time()
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="factledger-verdict-"))
     work.mkdir(parents=True, exist_ok=True)
     cached = work / "features.json"
     saved = json.loads(cached.read_text(encoding="utf-8")) if args.reuse_features and cached.is_file() else {}
+    if saved.get("reader_revision") != reader_revision:  # features of another reader: collected again
+        saved = {}
     rt = None
     x, y, allowed, groups = [], [], [], []
     for name, (_, claims, records) in sets.items():
         if name not in saved.get("sets", {}):
             rt = rt or Runtime()
-            fx, fy, fa = collect(claims, records, work, name, rt)
+            fx, fy, fa = collect(claims, records, work, name, rt, reader)
             saved.setdefault("sets", {})[name] = {"x": fx, "y": fy, "allowed": fa}
             saved["stance_revision"] = rt.stance_model.revision
+            saved["reader_revision"] = reader_revision
         got = saved["sets"][name]
         x += got["x"]
         y += got["y"]
@@ -290,14 +317,14 @@ def run(argv: list[str]) -> int:
         groups += [name] * len(got["y"])
     cached.write_text(json.dumps(saved), encoding="utf-8")
     stance_revision = saved["stance_revision"]
-    model, report = fit(x, y, allowed, groups=groups)
+    model, report = fit(x, y, allowed, groups=groups, names=FEATURES + (READER_FEATURES if reader_revision else ()))
     counts = {name: {lab: got["y"].count(lab) for lab in sorted(set(got["y"]))}
               for name, got in saved["sets"].items() if name in sets}
     model.update({
         "origin": "fitted on " + " and ".join(
             f"{len(c)} {'AVeriTeC train claims (split fit, never seen by the stance trainer)' if n == 'averitec' else 'CLIMATE-FEVER claims (the dev half; bench/verdicts.py measures the other)'}"
             for n, (_, c, _) in sets.items()) + ", features from the product's own retrieval over their pooled evidence",
-        "stance_revision": stance_revision, "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "stance_revision": stance_revision, "reader_revision": reader_revision, "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data": {n: {"path": str(p.relative_to(shared_dir() / "data")), "sha256": sha256_file(p), "claims": len(c),
                      "labels": counts[n]} for n, (p, c, _) in sets.items()},
         "cv": report, "seconds": round(time.time() - t0, 1),
@@ -306,7 +333,8 @@ def run(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "aggregator.json").write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     print(json.dumps({"out": str(out / "aggregator.json"), "claims": len(y), "labels": counts, **report,
-                      "stance_revision": stance_revision, "seconds": model["seconds"]}))
+                      "stance_revision": stance_revision, "reader_revision": reader_revision,
+                      "seconds": model["seconds"]}))
     return 0
 
 

@@ -19,6 +19,7 @@ from verifiers.cache import predict_pairs
 from verifiers.embed import Embedder
 from verifiers.evidence import joint_premise, normalize_quantities, premise, shares_subject
 from verifiers.providers import Candidates, Provider
+from verifiers.reader import CrossEncoderReader, read_claims
 from verifiers.stance import StanceModel
 from verifiers.textfeatures import content_stems
 from verifiers.verdict import Aggregator, decide, decide_fitted, joint_items
@@ -99,7 +100,7 @@ class Verifier:
 
     def __init__(self, providers: Sequence[Provider], embedder: Embedder, stance: StanceModel, thresholds: Thresholds,
                  *, before: str | None = None, cache: ResultCache | None = None,
-                 aggregator: Aggregator | None = None):
+                 aggregator: Aggregator | None = None, reader: CrossEncoderReader | None = None):
         self.providers = list(providers)
         self.embedder = embedder
         self.stance = stance
@@ -108,6 +109,12 @@ class Verifier:
         self.cache = cache  # whole results, reused only while every provider's sources are unchanged
         self.reused = 0  # claims answered from the cache (counted for benchmarks and tests)
         self.aggregator = aggregator  # fitted verdict model (models/verdict); None: the rule `decide`
+        # the evidence reader (models/reader), used only when the aggregator was fitted with it
+        self.reader = reader if aggregator is not None and aggregator.reader_revision else None
+        if aggregator is not None and aggregator.reader_revision and \
+                getattr(reader, "revision", None) != aggregator.reader_revision:
+            raise ValueError(f"verdict aggregator {aggregator.revision} was fitted with evidence reader "
+                             f"{aggregator.reader_revision}, given {getattr(reader, 'revision', None)}")
 
     def results_key(self) -> str | None:
         """What a claim's result depends on besides the claim: code, model revisions, thresholds,
@@ -118,7 +125,8 @@ class Verifier:
         if not self.providers or None in prints or not emb or not st:
             return None
         agg = self.aggregator.revision if self.aggregator else None
-        parts = [_code_revision(), emb, st, self.t.as_dict(), self.before, prints, agg]
+        reader = self.reader.revision if self.reader else None
+        parts = [_code_revision(), emb, st, self.t.as_dict(), self.before, prints, agg, reader]
         return "results:" + sha256_text(json.dumps(parts, sort_keys=True, default=str))
 
     def check(self, claims: Sequence[Claim], progress: Callable[[int, int, Claim], None] | None = None,
@@ -176,14 +184,17 @@ class Verifier:
                 stances = [next(scores) for _ in pool]
                 kept.append(self._keep(claim, f, pool, relevance, stances))
         joints: list[StanceScores | None] = [None] * len(claims)
+        reads: list[dict | None] = [None] * len(claims)
         if self.aggregator is not None:
             with stages("stance"):
                 joints = joint_stances(self.stance, claims, kept, self.t)
+                if self.reader is not None:
+                    reads = list(read_claims(self.reader, claims, kept))
         results = []
         with stages("decide"):
-            for claim, f, evidence, joint in zip(claims, found, kept, joints, strict=True):
+            for claim, f, evidence, joint, read in zip(claims, found, kept, joints, reads, strict=True):
                 if self.aggregator is not None:
-                    verdict = decide_fitted(claim.claim_id, evidence, self.t, self.aggregator, joint)
+                    verdict = decide_fitted(claim.claim_id, evidence, self.t, self.aggregator, joint, read)
                 else:
                     verdict = decide(claim.claim_id, evidence, self.t)
                 fact_checks = sorted(f.fact_checks, key=lambda fc: -fc.similarity)

@@ -46,14 +46,15 @@ def number_conflict(claim: str, passage: str) -> bool:
     return _unit_conflict(claim, passage)
 
 
-class CrossEncoderStance:
-    """`StanceModel` backed by the project's own fine-tuned cross-encoder."""
+class _CrossEncoder:
+    """A fine-tuned MiniLM cross-encoder artefact (fp16 safetensors, tokenizer, ``meta.json`` with
+    its labels, max_length, version and temperature), loaded offline, scoring (premise, hypothesis)
+    pairs in length-sorted batches. Shared by the stance model and the evidence reader."""
 
-    name = "factledger-stance-minilm"
+    kind = "model"
 
-    def __init__(self, path: Path | str = DEFAULT_MODEL_DIR, *, batch_size: int = 32,
-                 max_length: int | None = None, threads: int | None = None,
-                 rule_weight: float | None = None, device: str | None = None) -> None:
+    def __init__(self, path: Path | str, *, batch_size: int = 32, max_length: int | None = None,
+                 threads: int | None = None, device: str | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
@@ -61,7 +62,7 @@ class CrossEncoderStance:
 
         self.path = Path(path)
         if not model_available(self.path):
-            raise FileNotFoundError(f"no stance model artefact in {self.path}")
+            raise FileNotFoundError(f"no {self.kind} artefact in {self.path}")
         meta = json.loads((self.path / "meta.json").read_text(encoding="utf-8"))
         self.meta = meta
         self.labels: list[str] = list(meta["labels"])
@@ -69,11 +70,6 @@ class CrossEncoderStance:
         self.max_length = int(max_length or meta.get("max_length", 128))
         self.batch_size = batch_size
         self.revision = f"{meta['version']}+{sha256_file(self.path / 'model.safetensors')[:12]}"
-        # Share of the support probability moved to refute when `number_conflict` fires; the value
-        # measured on FEVER-Symmetric dev is stored in meta.json (0 = the model alone).
-        self.rule_weight = float(meta.get("rule_weight", 0.0) if rule_weight is None else rule_weight)
-        if self.rule_weight:
-            self.revision += f"+rules{self.rule_weight:g}"
         if threads:
             torch.set_num_threads(threads)
         self._torch = torch
@@ -84,10 +80,9 @@ class CrossEncoderStance:
         self.device = resolve_device(device)
         # fp32 on CPU (fp16 matmuls are slow there); the shipped fp16 weights as they are on a GPU.
         self._model = (model.half() if self.device.startswith("cuda") else model.float()).to(self.device).eval()
-        self._idx = {lab: self.labels.index(lab) for lab in ("entailment", "neutral", "contradiction")}
 
     def logits(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
-        """Raw logits (n, 3) in `self.labels` order, for premise/hypothesis pairs."""
+        """Raw logits (n, len(labels)) in `self.labels` order, for premise/hypothesis pairs."""
         torch = self._torch
         n = len(premises)
         out = np.zeros((n, len(self.labels)), dtype=np.float32)
@@ -106,6 +101,24 @@ class CrossEncoderStance:
                 enc = {k: v.to(self.device) for k, v in enc.items()}
                 out[idx] = self._model(**enc).logits.float().cpu().numpy()
         return out
+
+
+class CrossEncoderStance(_CrossEncoder):
+    """`StanceModel` backed by the project's own fine-tuned cross-encoder."""
+
+    name = "factledger-stance-minilm"
+    kind = "stance model"
+
+    def __init__(self, path: Path | str = DEFAULT_MODEL_DIR, *, batch_size: int = 32,
+                 max_length: int | None = None, threads: int | None = None,
+                 rule_weight: float | None = None, device: str | None = None) -> None:
+        super().__init__(path, batch_size=batch_size, max_length=max_length, threads=threads, device=device)
+        # Share of the support probability moved to refute when `number_conflict` fires; the value
+        # measured on FEVER-Symmetric dev is stored in meta.json (0 = the model alone).
+        self.rule_weight = float(self.meta.get("rule_weight", 0.0) if rule_weight is None else rule_weight)
+        if self.rule_weight:
+            self.revision += f"+rules{self.rule_weight:g}"
+        self._idx = {lab: self.labels.index(lab) for lab in ("entailment", "neutral", "contradiction")}
 
     def probabilities(self, claim: str, passages: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities (n, 3) in `self.labels` order."""

@@ -14,7 +14,7 @@ import numpy as np
 from factledger.records import Evidence, Label, StanceScores, Verdict
 from factledger.settings import Thresholds
 
-__all__ = ["FEATURES", "PRIOR_ONLY", "Aggregator", "allowed_labels", "choose", "close", "decide", "decide_fitted", "deciding", "features",
+__all__ = ["FEATURES", "PRIOR_ONLY", "READER_FEATURES", "Aggregator", "allowed_labels", "choose", "close", "decide", "decide_fitted", "deciding", "features",
            "independent_groups", "joint_items", "relevant"]
 
 
@@ -128,6 +128,9 @@ FEATURES = (
     "both_strong", "n_support", "n_refute", "similarity_max", "similarity_mean3", "relevant_share",
     "joint_support", "joint_refute", "joint_neutral",
 )
+# With an evidence reader (`verifiers.reader`), its log-probabilities of the four verdicts follow.
+READER_FEATURES = ("reader_supported", "reader_refuted", "reader_not_enough_evidence", "reader_conflicting")
+_READ_ORDER = (Label.SUPPORTED, Label.REFUTED, Label.NOT_ENOUGH_EVIDENCE, Label.CONFLICTING)
 JOINT_PASSAGES = 5  # the strongest relevant passages read together as one evidence set
 # How the rationale of a "refuted" that no passage carries begins (`decide_fitted`): no passage decides it.
 PRIOR_ONLY = "no passage refutes it, alone or read together"
@@ -160,8 +163,10 @@ def joint_items(evidence: Sequence[Evidence], t: Thresholds) -> list[Evidence]:
     return out[:JOINT_PASSAGES]
 
 
-def features(evidence: Sequence[Evidence], t: Thresholds, joint: StanceScores | None) -> list[float]:
-    """The aggregator's inputs, in `FEATURES` order."""
+def features(evidence: Sequence[Evidence], t: Thresholds, joint: StanceScores | None,
+             read: dict[Label, float] | None = None) -> list[float]:
+    """The aggregator's inputs, in `FEATURES` order, then `READER_FEATURES` when the reader's
+    probabilities (`read`) are given."""
     ranked = sorted(evidence, key=lambda e: e.rank)
     # a passage supports when it is close to the claim; it refutes only when it is also about what
     # the claim names (an NLI model reads "the Chrysler Building was completed in 1930" as refuting
@@ -171,11 +176,12 @@ def features(evidence: Sequence[Evidence], t: Thresholds, joint: StanceScores | 
     ref = [r for _, r in gated] or [0.0]
     sims = [e.similarity for e in ranked] or [0.0]
     j = joint or StanceScores(0.0, 0.0, 1.0)
+    reader = [float(np.log(max(read[lab], 1e-6))) for lab in _READ_ORDER] if read is not None else []
     return [
         max(sup), max(ref), sup[0], ref[0], float(np.mean(sup[:3])), float(np.mean(ref[:3])),
         min(max(sup), max(ref)), float(sum(s >= 0.5 for s in sup)), float(sum(r >= 0.5 for r in ref)),
         max(sims), float(np.mean(sims[:3])), sum(relevant(e, t) for e in ranked) / max(1, len(ranked)),
-        j.support, j.refute, j.neutral,
+        j.support, j.refute, j.neutral, *reader,
     ]
 
 
@@ -192,17 +198,19 @@ class Aggregator:
     origin: str
     platt: tuple[float, float] = (1.0, 0.0)  # confidence = sigmoid(a * logit(p) + b) of the winning probability
     stance_revision: str | None = None  # the stance model whose outputs it was fitted on
+    reader_revision: str | None = None  # the evidence reader whose outputs are among its features (None: no reader)
 
     @classmethod
     def load(cls, path: Path) -> Aggregator:
         meta = json.loads(path.read_text(encoding="utf-8"))
-        if tuple(meta["features"]) != FEATURES:
+        reader = meta.get("reader_revision")
+        if tuple(meta["features"]) != (FEATURES + READER_FEATURES if reader else FEATURES):
             raise ValueError(f"aggregator features differ from this code's: {path}")
         cal = meta.get("confidence_calibration") or {}
         return cls(tuple(Label(x) for x in meta["labels"]), tuple(meta["mean"]), tuple(meta["scale"]),
                    tuple(tuple(r) for r in meta["coef"]), tuple(meta["intercept"]),
                    f"{meta['version']}+{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}", meta.get("origin", ""),
-                   (float(cal.get("a", 1.0)), float(cal.get("b", 0.0))), meta.get("stance_revision"))
+                   (float(cal.get("a", 1.0)), float(cal.get("b", 0.0))), meta.get("stance_revision"), reader)
 
     def confidence(self, p: float) -> float:
         """How likely a verdict with winning probability `p` is right (calibrated on held-out folds)."""
@@ -219,13 +227,16 @@ class Aggregator:
 
 
 def decide_fitted(claim_id: str, evidence: Sequence[Evidence], t: Thresholds, aggregator: Aggregator,
-                  joint: StanceScores | None) -> Verdict:
+                  joint: StanceScores | None, read: dict[Label, float] | None = None) -> Verdict:
     """The most probable verdict the evidence allows (`allowed_labels`, `choose`), its calibrated
     probability as the confidence. The rationale names the deciding passages' ranks, or those of
-    the passages read together when no single one decides."""
-    probs = aggregator.probabilities(features(evidence, t, joint))
+    the passages read together when no single one decides. An aggregator fitted with the evidence
+    reader needs its probabilities (`read`)."""
+    if aggregator.reader_revision and read is None:
+        raise ValueError(f"verdict aggregator {aggregator.revision} needs the evidence reader's probabilities")
+    probs = aggregator.probabilities(features(evidence, t, joint, read if aggregator.reader_revision else None))
     sup_e, ref_e = deciding(evidence, t)
-    allowed = allowed_labels(evidence, t, joint)
+    allowed = allowed_labels(evidence, t, joint, read if aggregator.reader_revision else None)
     label = choose(probs, allowed)
     conf = round(aggregator.confidence(float(probs[label])), 4)
     sup, ref = [e.rank for e in sup_e], [e.rank for e in ref_e]
@@ -251,7 +262,8 @@ def _joint_refutes(joint: StanceScores | None) -> bool:
     return joint is not None and joint.refute >= max(joint.support, joint.neutral)
 
 
-def allowed_labels(evidence: Sequence[Evidence], t: Thresholds, joint: StanceScores | None = None) -> dict[Label, bool]:
+def allowed_labels(evidence: Sequence[Evidence], t: Thresholds, joint: StanceScores | None = None,
+                   read: dict[Label, float] | None = None) -> dict[Label, bool]:
     """The verdicts the evidence can carry, whatever the aggregator's probabilities.
 
     "supported" rests on evidence that says so (a fact-checker is never shown "supported" with no
@@ -270,7 +282,11 @@ def allowed_labels(evidence: Sequence[Evidence], t: Thresholds, joint: StanceSco
     joint_supports = (joint is not None and not ref_e
                       and joint.support >= max(joint.refute, joint.neutral)
                       and any(relevant(e, t) for e in joint_items(evidence, t)))
-    return {Label.SUPPORTED: bool(sup_e) or joint_supports, Label.REFUTED: True, Label.NOT_ENOUGH_EVIDENCE: True,
+    # the evidence reader (when the aggregator uses it) reads the kept passages as one set too: its
+    # most probable verdict "supported", with a relevant passage and none refuting, says so as well
+    reader_supports = (read is not None and not ref_e and max(read, key=read.__getitem__) is Label.SUPPORTED
+                       and any(relevant(e, t) for e in evidence))
+    return {Label.SUPPORTED: bool(sup_e) or joint_supports or reader_supports, Label.REFUTED: True, Label.NOT_ENOUGH_EVIDENCE: True,
             Label.CONFLICTING: best_s >= t.conflict_min_prob and best_r >= t.conflict_min_prob}
 
 

@@ -120,11 +120,11 @@ def test_the_product_uses_an_aggregator_only_with_the_stance_model_it_was_fitted
     meta = json.loads((tmp_path / "aggregator.json").read_text())
     (tmp_path / "aggregator.json").write_text(json.dumps({**meta, "stance_revision": "stance-x+abc"}))
     monkeypatch.setenv("FACTLEDGER_VERDICT_MODEL", str(tmp_path / "aggregator.json"))
-    assert load_aggregator("stance-x+abc").labels == agg.labels
-    assert load_aggregator("stance-y+def") is None
+    assert load_aggregator("stance-x+abc")[0].labels == agg.labels
+    assert load_aggregator("stance-y+def") == (None, None)
     assert "fitted on stance model stance-x+abc" in caplog.text
     monkeypatch.setenv("FACTLEDGER_VERDICT_MODEL", str(tmp_path / "missing.json"))
-    assert load_aggregator("stance-x+abc") is None
+    assert load_aggregator("stance-x+abc") == (None, None)
 
 
 def test_supported_needs_a_passage_that_supports(tmp_path):

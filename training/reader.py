@@ -1,0 +1,318 @@
+"""Train the evidence reader (`verifiers.reader`) on real fact-checked claims.
+
+`factledger train reader [--out models/reader] [--work DIR] [--epochs 2] [--bf16]`
+
+Data: the AVeriTeC *train* claims outside the "fit" split (`training.stance.averitec_split`; the
+fit split is kept for the verdict aggregator, averitec-dev-a for the benchmark). Each claim gives
+two examples with its gold verdict:
+- what the product retrieves for it: every claim checked by the product's own `Verifier` against
+  all these claims' evidence pooled into one corpus (`training.verdict.check_pooled`), its kept
+  passages read together (`verifiers.reader.reader_input`) - the input the reader sees at run time;
+- its own evidence items read together (the fact-checkers' question-answer pairs), so the reader
+  also learns what a complete evidence set for each verdict looks like.
+A tenth of the claims (by a salted hash of the claim id) is the dev split: it chooses the
+checkpoint (macro-F1 over the four verdicts) and fits the temperature.
+
+Model: the stance cross-encoder (models/stance) with a four-way head, its rows started from the
+stance rows (supported = entailment, refuted = contradiction, not enough evidence = neutral,
+conflicting = their mean, biased down). Cross-entropy with class weights 1/sqrt(frequency),
+AdamW with linear warm-up and decay, length-bucketed batches, optional bf16 autocast; a checkpoint
+every `--eval-every` steps (`<work>/ckpt/last.pt`, resumable: run the same command again).
+Written as fp16 safetensors with meta.json and MODEL_CARD.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from factledger.records import sha256_file
+from training.stance import _batches, averitec_split, shared_dir
+
+__all__ = ["LABELS", "examples", "reader_dev", "run"]
+
+log = logging.getLogger(__name__)
+
+VERSION = "reader-minilm-v1"
+LABELS = ("supported", "refuted", "not_enough_evidence", "conflicting")
+_FROM_STANCE = {"supported": "entailment", "refuted": "contradiction", "not_enough_evidence": "neutral"}
+
+
+def reader_dev(claim_id: str) -> bool:
+    """A tenth of the claims, fixed by a salted hash of the id: the reader's dev split."""
+    return int(hashlib.sha256(f"reader-dev:{claim_id}".encode()).hexdigest()[:8], 16) % 100 < 10
+
+
+def examples(claims: list[dict], retrieved: list[str]) -> list[dict]:
+    """Two examples per claim: its retrieved evidence (`retrieved`, the reader inputs in claim
+    order) and its own evidence items read together."""
+    from training.verdict import LABEL_OF, averitec_evidence_records
+    from verifiers.evidence import joint_premise
+
+    out = []
+    for c, ev in zip(claims, retrieved, strict=True):
+        label = LABEL_OF[c["label"]]
+        own = averitec_evidence_records([c])
+        out.append({"id": c["id"], "claim": c["claim"], "evidence": ev, "label": label, "kind": "retrieved"})
+        if own:
+            out.append({"id": c["id"], "claim": c["claim"], "label": label, "kind": "own",
+                        "evidence": joint_premise((r["title"], r["text"]) for r in own)})
+    return out
+
+
+def _retrieved(claims: list[dict], work: Path, threads: int) -> list[str]:
+    """The reader input of every claim, from the product's retrieval over the claims' pooled
+    evidence (cached in `work`/retrieved.json by claim id)."""
+    from training.verdict import averitec_evidence_records, check_pooled
+    from verifiers.reader import reader_input
+
+    cache = work / "retrieved.json"
+    got = json.loads(cache.read_text(encoding="utf-8")) if cache.is_file() else {}
+    todo = [c for c in claims if c["id"] not in got]
+    if todo:
+        import torch
+
+        from factledger.app import Runtime
+
+        torch.set_num_threads(threads)
+        log.info("retrieving evidence for %d claims (pooled corpus of their evidence)", len(todo))
+        _, kept, _, _ = check_pooled(todo, averitec_evidence_records(todo), work, "reader-train", Runtime())
+        got.update({c["id"]: reader_input(ev) for c, ev in zip(todo, kept, strict=True)})
+        cache.write_text(json.dumps(got), encoding="utf-8")
+    return [got[c["id"]] for c in claims]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="factledger train reader", description=__doc__.splitlines()[0])
+    p.add_argument("--out", default="models/reader", help="artefact folder (default: models/reader)")
+    p.add_argument("--base", default=None, help="stance artefact to start from (default: models/stance)")
+    p.add_argument("--work", default="runs/reader", help="retrieval cache and checkpoints (default: runs/reader)")
+    p.add_argument("--claims", type=int, default=0, help="use only the first N claims (0: all)")
+    p.add_argument("--epochs", type=float, default=2.0)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--max-length", type=int, default=384)
+    p.add_argument("--lr", type=float, default=3e-5)
+    p.add_argument("--warmup", type=float, default=0.06)
+    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward pass")
+    return p
+
+
+def _encode(tok, rows: list[dict], idx: list[int], max_length: int):
+    import torch
+
+    prem = [rows[i]["evidence"] for i in idx]
+    hyp = [rows[i]["claim_norm"] for i in idx]
+    try:
+        enc = tok(prem, hyp, truncation="only_first", max_length=max_length, padding=True, return_tensors="pt")
+    except Exception:  # a claim longer than max_length: truncate both sides
+        enc = tok(prem, hyp, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+    return enc, torch.tensor([LABELS.index(rows[i]["label"]) for i in idx])
+
+
+def _logits(model, tok, rows: list[dict], max_length: int, batch_size: int = 32):
+    import torch
+
+    model.eval()
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]["evidence"]))
+    out = torch.zeros(len(rows), len(LABELS))
+    with torch.inference_mode():
+        for k in range(0, len(order), batch_size):
+            idx = order[k:k + batch_size]
+            enc, _ = _encode(tok, rows, idx, max_length)
+            out[idx] = model(**enc).logits.float()
+    model.train()
+    return out
+
+
+def _metrics(logits, labels) -> dict:
+    import torch
+
+    labels = torch.as_tensor(labels)
+    pred = logits.argmax(-1)
+    f1s = {}
+    for c, lab in enumerate(LABELS):
+        tp = ((pred == c) & (labels == c)).sum().item()
+        fp = ((pred == c) & (labels != c)).sum().item()
+        fn = ((pred != c) & (labels == c)).sum().item()
+        f1s[lab] = round(2 * tp / max(1, 2 * tp + fp + fn), 4)
+    return {"acc": round((pred == labels).float().mean().item(), 4),
+            "macro_f1": round(sum(f1s.values()) / len(f1s), 4), "f1": f1s,
+            "nll": round(torch.nn.functional.cross_entropy(logits, labels).item(), 4)}
+
+
+def _four_way(base: Path):
+    """The stance model with a four-verdict head started from its three stance rows."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    stance_meta = json.loads((base / "meta.json").read_text(encoding="utf-8"))
+    tok = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(base), local_files_only=True, num_labels=len(LABELS), ignore_mismatched_sizes=True,
+        id2label=dict(enumerate(LABELS)), label2id={lab: i for i, lab in enumerate(LABELS)}).float()
+    old = AutoModelForSequenceClassification.from_pretrained(str(base), local_files_only=True).float()
+    rows = {lab: stance_meta["labels"].index(lab) for lab in _FROM_STANCE.values()}
+    with torch.no_grad():
+        w, b = old.classifier.weight, old.classifier.bias
+        for i, lab in enumerate(LABELS):
+            if lab in _FROM_STANCE:
+                model.classifier.weight[i] = w[rows[_FROM_STANCE[lab]]]
+                model.classifier.bias[i] = b[rows[_FROM_STANCE[lab]]]
+            else:  # conflicting: both sides at once, rarer than either
+                model.classifier.weight[i] = w.mean(0)
+                model.classifier.bias[i] = b.mean() - 1.0
+    return model, tok, stance_meta
+
+
+def run(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    log.setLevel(logging.INFO)  # the CLI configures logging at WARNING: this trainer's progress is its log
+    import torch
+
+    from verifiers.evidence import normalize_quantities
+    from verifiers.stance_model import DEFAULT_MODEL_DIR
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    data_path = shared_dir() / "data" / "averitec-train" / "claims.jsonl"
+    rows = [json.loads(line) for line in data_path.open(encoding="utf-8") if line.strip()]
+    claims = [r for r in rows if averitec_split(r["id"]) != "fit" and r["claim"].strip()][:args.claims or None]
+    work = Path(args.work)
+    (work / "ckpt").mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    ex = examples(claims, _retrieved(claims, work, args.threads))
+    for e in ex:
+        e["claim_norm"] = normalize_quantities(e["claim"])
+    dev = [e for e in ex if reader_dev(e["id"]) and e["kind"] == "retrieved"]
+    train = [e for e in ex if not reader_dev(e["id"])]
+    counts = {lab: sum(e["label"] == lab for e in train) for lab in LABELS}
+    log.info("%d training examples %s, %d dev claims (%.0f s to build)", len(train), counts, len(dev), time.time() - t0)
+
+    base = Path(args.base) if args.base else DEFAULT_MODEL_DIR
+    model, tok, stance_meta = _four_way(base)
+    weights = torch.tensor([(len(train) / (len(LABELS) * max(1, counts[lab]))) ** 0.5 for lab in LABELS])
+    lengths = [len(e["evidence"]) + len(e["claim"]) for e in train]
+    per_epoch = math.ceil(len(train) / args.batch_size)
+    total = max(1, int(per_epoch * args.epochs))
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    warm = max(1, int(args.warmup * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    state = {"step": 0, "best_step": 0, "best": -1.0, "history": [], "train_seconds": 0.0}
+    last = work / "ckpt" / "last.pt"
+    if last.is_file():
+        ck = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        state = ck["state"]
+        log.info("resumed at step %d of %d", state["step"], total)
+
+    def evaluate() -> None:
+        m = _metrics(_logits(model, tok, dev, args.max_length), [LABELS.index(e["label"]) for e in dev])
+        state["history"].append({"step": state["step"], **m})
+        if m["macro_f1"] > state["best"]:
+            state["best"], state["best_step"] = m["macro_f1"], state["step"]
+            torch.save(model.state_dict(), work / "ckpt" / "best.pt")
+        log.info("step %d/%d dev %s (best %.4f at %d)", state["step"], total, m, state["best"], state["best_step"])
+
+    if state["step"] == 0:
+        evaluate()
+    model.train()
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+    while state["step"] < total:
+        epoch = state["step"] // per_epoch
+        batches = _batches(len(train), args.batch_size, lengths, args.seed + epoch)
+        for idx in batches[state["step"] % per_epoch:]:
+            t1 = time.time()
+            enc, y = _encode(tok, train, idx, args.max_length)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                out = model(**enc).logits
+            loss = loss_fn(out.float(), y)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            state["step"] += 1
+            state["train_seconds"] += time.time() - t1
+            if state["step"] % 20 == 0:
+                log.info("step %d/%d loss %.4f", state["step"], total, loss.item())
+            if state["step"] % args.eval_every == 0 or state["step"] == total:
+                evaluate()
+                torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                            "state": state}, last)
+            if state["step"] >= total:
+                break
+    return _package(args, Path(args.out), work, model, tok, dev, state, stance_meta, data_path, len(train), counts)
+
+
+def _package(args, out: Path, work: Path, model, tok, dev, state, stance_meta, data_path, n_train, counts) -> int:
+    """The best checkpoint as the fp16 artefact with meta.json (temperature fitted on dev) and MODEL_CARD.md."""
+    import torch
+
+    from verifiers.calibration import fit_temperature
+
+    model.load_state_dict(torch.load(work / "ckpt" / "best.pt", map_location="cpu"))
+    logits = _logits(model, tok, dev, args.max_length)
+    labels = [LABELS.index(e["label"]) for e in dev]
+    temperature = fit_temperature(logits.numpy(), labels)
+    dev_m = _metrics(logits, labels)
+    out.mkdir(parents=True, exist_ok=True)
+    model.half()
+    model.save_pretrained(out, safe_serialization=True)
+    tok.save_pretrained(out)
+    meta = {
+        "version": VERSION, "name": "factledger-reader-minilm", "labels": list(LABELS),
+        "input_order": ["premise=kept passages read together (verifiers.reader.reader_input)", "hypothesis=claim"],
+        "max_length": args.max_length, "temperature": temperature,
+        "calibration": {"method": "temperature", "fitted_on": f"reader dev split ({len(dev)} AVeriTeC train claims)",
+                        "dev_nll_before": dev_m["nll"],
+                        "dev_nll_after": _metrics(logits / temperature, labels)["nll"]},
+        "weights_sha256": sha256_file(out / "model.safetensors"), "dtype": "float16",
+        "base": {"version": stance_meta.get("version"), "weights_sha256": stance_meta.get("weights_sha256")},
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "train_seconds": round(state["train_seconds"], 1), "best_step": state["best_step"], "steps": state["step"],
+        "dev": dev_m, "train_examples": n_train, "train_examples_by_label": counts,
+        "data": {"path": str(data_path.relative_to(shared_dir() / "data")), "sha256": sha256_file(data_path),
+                 "split": "averitec_split != fit; dev: reader_dev(id)"},
+        "hyper_parameters": {k: getattr(args, k) for k in ("epochs", "batch_size", "max_length", "lr", "warmup",
+                                                          "seed", "threads", "bf16", "claims")},
+        "dev_history": state["history"],
+    }
+    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    (out / "MODEL_CARD.md").write_text(_card(meta), encoding="utf-8")
+    print(json.dumps({"out": str(out), "dev": dev_m, "temperature": temperature, "steps": state["step"],
+                      "best_step": state["best_step"], "train_seconds": meta["train_seconds"]}), flush=True)
+    return 0
+
+
+def _card(meta: dict) -> str:
+    d = meta["dev"]
+    return "\n".join([
+        f"# {meta['name']} ({meta['version']})", "",
+        "The evidence reader of FactLedger (`verifiers/reader.py`): a claim against all its kept passages read",
+        "together, four verdicts (supported, refuted, not enough evidence, conflicting). Its log-probabilities",
+        "are features of the verdict aggregator (models/verdict). Trained by `factledger train reader`.", "",
+        f"- base: the stance model {meta['base']['version']} (weights sha256 {meta['base']['weights_sha256']})",
+        f"- data: `{meta['data']['path']}` (sha256 {meta['data']['sha256']}), {meta['data']['split']}; "
+        f"{meta['train_examples']} training examples {meta['train_examples_by_label']}",
+        f"- dev ({meta['calibration']['fitted_on']}): accuracy {d['acc']}, macro-F1 {d['macro_f1']}, per verdict {d['f1']}",
+        f"- temperature {meta['temperature']} (dev NLL {meta['calibration']['dev_nll_before']} -> "
+        f"{meta['calibration']['dev_nll_after']})",
+        f"- {meta['steps']} steps, best at {meta['best_step']}, {meta['train_seconds']} s; {meta['dtype']} weights", "",
+        "Licence of the training data: see ../shared/data/README.md (AVeriTeC). Real-claim benchmark numbers of the",
+        "product with this reader: bench/real_claims.py and bench/verdicts.py.", ""])
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(__import__("sys").argv[1:]))
