@@ -120,7 +120,7 @@ def run(args) -> dict:
         FROM verdicts v JOIN claims c USING (claim_id)
         WHERE v.run_id = (SELECT run_id FROM runs WHERE flow_name = 'check-claim' ORDER BY started_at DESC LIMIT 1)
     """).fetchall()
-    run_row = con.execute("SELECT stance_model, stance_revision FROM runs WHERE flow_name = 'check-claim' "
+    run_row = con.execute("SELECT stance_model, stance_revision, thresholds FROM runs WHERE flow_name = 'check-claim' "
                           "ORDER BY started_at DESC LIMIT 1").fetchone()
     con.close()
     by_text = {" ".join(text.split()): (label, conf, review) for text, label, conf, review in rows}
@@ -135,7 +135,9 @@ def run(args) -> dict:
         pred.append(PRODUCT[got[0]])
         conf.append(float(got[1]))
         review.append(bool(got[2]))
+    used = json.loads(run_row[2]) if run_row[2] else {}
     out = {"bench": "real_claims", "dataset": "averitec-dev-a", "stance": f"{run_row[0]} {run_row[1]}",
+           "verdict_aggregator": used.get("verdict_aggregator"), "evidence_reader": used.get("evidence_reader"),
            "evidence_items": sum(len(c["evidence"]) for c in claims), "documents_with_passages": docs_with_passages,
            "passages": passages, "claims_without_verdict": missing}
     out.update(metrics(gold, pred, conf, review))

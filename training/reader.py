@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from factledger.records import sha256_file
-from training.stance import _batches, averitec_split, shared_dir
+from training.stance import Pair, _batches, _encode, _logits, _metrics, averitec_split, shared_dir
 
 __all__ = ["LABELS", "examples", "reader_dev", "run"]
 
@@ -106,49 +106,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _encode(tok, rows: list[dict], idx: list[int], max_length: int):
-    import torch
-
-    prem = [rows[i]["evidence"] for i in idx]
-    hyp = [rows[i]["claim_norm"] for i in idx]
-    try:
-        enc = tok(prem, hyp, truncation="only_first", max_length=max_length, padding=True, return_tensors="pt")
-    except Exception:  # a claim longer than max_length: truncate both sides
-        enc = tok(prem, hyp, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
-    return enc, torch.tensor([LABELS.index(rows[i]["label"]) for i in idx])
-
-
-def _logits(model, tok, rows: list[dict], max_length: int, batch_size: int = 32):
-    import torch
-
-    model.eval()
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]["evidence"]))
-    out = torch.zeros(len(rows), len(LABELS))
-    with torch.inference_mode():
-        for k in range(0, len(order), batch_size):
-            idx = order[k:k + batch_size]
-            enc, _ = _encode(tok, rows, idx, max_length)
-            out[idx] = model(**enc).logits.float()
-    model.train()
-    return out
-
-
-def _metrics(logits, labels) -> dict:
-    import torch
-
-    labels = torch.as_tensor(labels)
-    pred = logits.argmax(-1)
-    f1s = {}
-    for c, lab in enumerate(LABELS):
-        tp = ((pred == c) & (labels == c)).sum().item()
-        fp = ((pred == c) & (labels != c)).sum().item()
-        fn = ((pred != c) & (labels == c)).sum().item()
-        f1s[lab] = round(2 * tp / max(1, 2 * tp + fp + fn), 4)
-    return {"acc": round((pred == labels).float().mean().item(), 4),
-            "macro_f1": round(sum(f1s.values()) / len(f1s), 4), "f1": f1s,
-            "nll": round(torch.nn.functional.cross_entropy(logits, labels).item(), 4)}
-
-
 def _four_way(base: Path):
     """The stance model with a four-verdict head started from its three stance rows."""
     import torch
@@ -191,17 +148,19 @@ def run(argv: list[str]) -> int:
     (work / "ckpt").mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     ex = examples(claims, _retrieved(claims, work, args.threads))
-    for e in ex:
-        e["claim_norm"] = normalize_quantities(e["claim"])
-    dev = [e for e in ex if reader_dev(e["id"]) and e["kind"] == "retrieved"]
-    train = [e for e in ex if not reader_dev(e["id"])]
-    counts = {lab: sum(e["label"] == lab for e in train) for lab in LABELS}
+
+    def pair(e: dict) -> Pair:
+        return Pair(e["evidence"], normalize_quantities(e["claim"]), LABELS.index(e["label"]), e["kind"])
+
+    dev = [pair(e) for e in ex if reader_dev(e["id"]) and e["kind"] == "retrieved"]
+    train = [pair(e) for e in ex if not reader_dev(e["id"])]
+    counts = {lab: sum(p.label == i for p in train) for i, lab in enumerate(LABELS)}
     log.info("%d training examples %s, %d dev claims (%.0f s to build)", len(train), counts, len(dev), time.time() - t0)
 
     base = Path(args.base) if args.base else DEFAULT_MODEL_DIR
     model, tok, stance_meta = _four_way(base)
     weights = torch.tensor([(len(train) / (len(LABELS) * max(1, counts[lab]))) ** 0.5 for lab in LABELS])
-    lengths = [len(e["evidence"]) + len(e["claim"]) for e in train]
+    lengths = [len(p.premise) + len(p.hypothesis) for p in train]
     per_epoch = math.ceil(len(train) / args.batch_size)
     total = max(1, int(per_epoch * args.epochs))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
@@ -218,7 +177,7 @@ def run(argv: list[str]) -> int:
         log.info("resumed at step %d of %d", state["step"], total)
 
     def evaluate() -> None:
-        m = _metrics(_logits(model, tok, dev, args.max_length), [LABELS.index(e["label"]) for e in dev])
+        m = _metrics(_logits(model, tok, dev, args.max_length, 32), [p.label for p in dev], LABELS)
         state["history"].append({"step": state["step"], **m})
         if m["macro_f1"] > state["best"]:
             state["best"], state["best_step"] = m["macro_f1"], state["step"]
@@ -263,10 +222,10 @@ def _package(args, out: Path, work: Path, model, tok, dev, state, stance_meta, d
     from verifiers.calibration import fit_temperature
 
     model.load_state_dict(torch.load(work / "ckpt" / "best.pt", map_location="cpu"))
-    logits = _logits(model, tok, dev, args.max_length)
-    labels = [LABELS.index(e["label"]) for e in dev]
+    logits = _logits(model, tok, dev, args.max_length, 32)
+    labels = [p.label for p in dev]
     temperature = fit_temperature(logits.numpy(), labels)
-    dev_m = _metrics(logits, labels)
+    dev_m = _metrics(logits, labels, LABELS)
     out.mkdir(parents=True, exist_ok=True)
     model.half()
     model.save_pretrained(out, safe_serialization=True)

@@ -814,7 +814,7 @@ def _logits(model, tok, pairs: list[Pair], max_length: int, batch_size: int = 64
 
     model.eval()
     order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].premise) + len(pairs[i].hypothesis))
-    out = torch.zeros(len(pairs), len(LABELS))
+    out = torch.zeros(len(pairs), model.config.num_labels)
     with torch.inference_mode():
         for k in range(0, len(order), batch_size):
             idx = order[k:k + batch_size]
@@ -824,20 +824,24 @@ def _logits(model, tok, pairs: list[Pair], max_length: int, batch_size: int = 64
     return out
 
 
-def _metrics(logits, labels) -> dict:
+def _metrics(logits, labels, names: tuple[str, ...] | None = None) -> dict:
+    """Accuracy, macro-F1 and NLL of `logits` against `labels`; with the label `names`, each one's F1 too."""
     import torch
 
     labels = torch.as_tensor(labels)
     pred = logits.argmax(-1)
     acc = (pred == labels).float().mean().item()
     f1s = []
-    for c in range(len(LABELS)):
+    for c in range(logits.shape[1]):
         tp = ((pred == c) & (labels == c)).sum().item()
         fp = ((pred == c) & (labels != c)).sum().item()
         fn = ((pred != c) & (labels == c)).sum().item()
         f1s.append(2 * tp / max(1, 2 * tp + fp + fn))
     nll = torch.nn.functional.cross_entropy(logits, labels).item()
-    return {"acc": round(acc, 4), "macro_f1": round(sum(f1s) / len(f1s), 4), "nll": round(nll, 4)}
+    out = {"acc": round(acc, 4), "macro_f1": round(sum(f1s) / len(f1s), 4), "nll": round(nll, 4)}
+    if names:
+        out["f1"] = {name: round(f, 4) for name, f in zip(names, f1s, strict=True)}
+    return out
 
 
 def run(argv: list[str]) -> int:
