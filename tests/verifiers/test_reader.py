@@ -103,15 +103,16 @@ def test_an_aggregator_fitted_with_the_reader_follows_it_within_what_the_evidenc
     from verifiers.verdict import decide_fitted
 
     agg = _reader_aggregator(tmp_path)
-    neutral = ev("a", "u1", 0.8, 0.2, 0.1)  # relevant, neither supports nor refutes on its own
-    assert decide_fitted("c1", [neutral], T, agg, None, _read(Label.SUPPORTED)).label is Label.SUPPORTED
+    neutral = ev("a", "u1", 0.8, 0.2, 0.1)  # close, neither supports nor refutes on its own
+    v = decide_fitted("c1", [neutral], T, agg, None, _read(Label.SUPPORTED))
+    assert v.label is Label.SUPPORTED and v.rationale.startswith("the evidence reader reads passages #1 together")
     assert decide_fitted("c1", [neutral], T, agg, None, _read(Label.REFUTED)).label is Label.REFUTED
-    # a relevant passage refutes it: the reader alone cannot make it "supported"
-    refuting = ev("b", "u2", 0.8, 0.0, 0.9, rank=2)
-    assert decide_fitted("c1", [neutral, refuting], T, agg, None, _read(Label.SUPPORTED)).label is not Label.SUPPORTED
-    # nothing relevant was kept: never "supported"
+    # no kept passage is close to the claim: the reader alone never makes it "supported"
     off = ev("a", "u1", T.topical_min_similarity - 0.2, 0.2, 0.1)
     assert decide_fitted("c1", [off], T, agg, None, _read(Label.SUPPORTED)).label is not Label.SUPPORTED
+    assert decide_fitted("c1", [], T, agg, None, _read(Label.SUPPORTED)).label is not Label.SUPPORTED
+    # nor "conflicting" without a strong passage on each side
+    assert decide_fitted("c1", [neutral], T, agg, None, _read(Label.CONFLICTING)).label is not Label.CONFLICTING
     with pytest.raises(ValueError, match="needs the evidence reader"):
         decide_fitted("c1", [neutral], T, agg, None, None)
 
