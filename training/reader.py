@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import math
+import random
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -66,6 +67,38 @@ def examples(claims: list[dict], retrieved: list[str]) -> list[dict]:
     return out
 
 
+def fever_examples(n: int, seed: int) -> tuple[list[dict], dict]:
+    """`n` examples from FEVER's training claims (nli-train/fever-train, tokenisation undone), read as
+    the reader reads evidence sets: 40% supported and 40% refuted (the claim's gold evidence among
+    one to three other claims' evidence, at a random place), 20% not enough evidence (only other
+    claims' evidence). Encyclopedic evidence that states a fact plainly, with unrelated passages
+    beside it, which AVeriTeC's question-answer evidence rarely shows."""
+    import gzip
+
+    from training.stance import fever_text
+    from verifiers.evidence import premise
+
+    path = shared_dir() / "data" / "nli-train" / "fever-train" / "pairs.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    rng = random.Random(seed)
+    rng.shuffle(rows)
+    by = {lab: [r for r in rows if r["label"] == lab] for lab in ("entailment", "contradiction")}
+    texts = [premise(None, fever_text(r["premise"])) for r in rows[:20000]]
+    k = int(n * 0.4)
+    out = []
+    for lab, group in (("supported", by["entailment"][:k]), ("refuted", by["contradiction"][:k]),
+                       ("not_enough_evidence", by["entailment"][k:k + (n - 2 * k) // 2]
+                        + by["contradiction"][k:k + n - 2 * k - (n - 2 * k) // 2])):
+        for r in group:
+            others = rng.sample(texts, rng.randint(1, 3) + (lab == "not_enough_evidence"))
+            if lab != "not_enough_evidence":
+                others.insert(rng.randint(0, len(others)), premise(None, fever_text(r["premise"])))
+            out.append({"id": r["id"], "claim": fever_text(r["hypothesis"]), "evidence": " ".join(others),
+                        "label": lab, "kind": "fever"})
+    return out, {"path": "nli-train/fever-train/pairs.jsonl.gz", "sha256": sha256_file(path), "examples": len(out)}
+
+
 def _retrieved(claims: list[dict], work: Path, threads: int) -> list[str]:
     """The reader input of every claim, from the product's retrieval over the claims' pooled
     evidence (cached in `work`/retrieved.json by claim id)."""
@@ -91,7 +124,9 @@ def _retrieved(claims: list[dict], work: Path, threads: int) -> list[str]:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="factledger train reader", description=__doc__.splitlines()[0])
     p.add_argument("--out", default="models/reader", help="artefact folder (default: models/reader)")
-    p.add_argument("--base", default=None, help="stance artefact to start from (default: models/stance)")
+    p.add_argument("--base", default=None, help="artefact to start from: a stance model (a four-way head is added) "
+                   "or a reader (trained further); default: models/stance")
+    p.add_argument("--fever", type=int, default=0, help="also train on N FEVER examples (fever_examples; 0: none)")
     p.add_argument("--work", default="runs/reader", help="retrieval cache and checkpoints (default: runs/reader)")
     p.add_argument("--claims", type=int, default=0, help="use only the first N claims (0: all)")
     p.add_argument("--epochs", type=float, default=2.0)
@@ -100,6 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=3e-5)
     p.add_argument("--warmup", type=float, default=0.06)
     p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--select", choices=("dev-f1", "last"), default="dev-f1",
+                   help="package the checkpoint with the best dev macro-F1 (default) or the last one")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward pass")
@@ -107,12 +144,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _four_way(base: Path):
-    """The stance model with a four-verdict head started from its three stance rows."""
+    """The stance model with a four-verdict head started from its three stance rows; a reader
+    artefact as it is (with the stance model it came from as its base)."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     stance_meta = json.loads((base / "meta.json").read_text(encoding="utf-8"))
     tok = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+    if stance_meta["labels"] == list(LABELS):  # a reader: trained further
+        model = AutoModelForSequenceClassification.from_pretrained(str(base), local_files_only=True).float()
+        return model, tok, {**stance_meta["base"], "reader": stance_meta["version"]}
     model = AutoModelForSequenceClassification.from_pretrained(
         str(base), local_files_only=True, num_labels=len(LABELS), ignore_mismatched_sizes=True,
         id2label=dict(enumerate(LABELS)), label2id={lab: i for i, lab in enumerate(LABELS)}).float()
@@ -148,12 +189,13 @@ def run(argv: list[str]) -> int:
     (work / "ckpt").mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     ex = examples(claims, _retrieved(claims, work, args.threads))
+    fever, fever_info = fever_examples(args.fever, args.seed) if args.fever else ([], None)
 
     def pair(e: dict) -> Pair:
         return Pair(e["evidence"], normalize_quantities(e["claim"]), LABELS.index(e["label"]), e["kind"])
 
     dev = [pair(e) for e in ex if reader_dev(e["id"]) and e["kind"] == "retrieved"]
-    train = [pair(e) for e in ex if not reader_dev(e["id"])]
+    train = [pair(e) for e in ex if not reader_dev(e["id"])] + [pair(e) for e in fever]
     counts = {lab: sum(p.label == i for p in train) for i, lab in enumerate(LABELS)}
     log.info("%d training examples %s, %d dev claims (%.0f s to build)", len(train), counts, len(dev), time.time() - t0)
 
@@ -212,16 +254,22 @@ def run(argv: list[str]) -> int:
                             "state": state}, last)
             if state["step"] >= total:
                 break
-    return _package(args, Path(args.out), work, model, tok, dev, state, stance_meta, data_path, len(train), counts)
+    return _package(args, Path(args.out), work, model, tok, dev, state, stance_meta, data_path, len(train), counts,
+                    fever_info)
 
 
-def _package(args, out: Path, work: Path, model, tok, dev, state, stance_meta, data_path, n_train, counts) -> int:
+def _package(args, out: Path, work: Path, model, tok, dev, state, stance_meta, data_path, n_train, counts,
+             fever_info=None) -> int:
     """The best checkpoint as the fp16 artefact with meta.json (temperature fitted on dev) and MODEL_CARD.md."""
     import torch
 
     from verifiers.calibration import fit_temperature
 
-    model.load_state_dict(torch.load(work / "ckpt" / "best.pt", map_location="cpu"))
+    if args.select == "last":
+        model.load_state_dict(torch.load(work / "ckpt" / "last.pt", map_location="cpu", weights_only=False)["model"])
+        state = {**state, "best_step": state["step"]}
+    else:
+        model.load_state_dict(torch.load(work / "ckpt" / "best.pt", map_location="cpu"))
     logits = _logits(model, tok, dev, args.max_length, 32)
     labels = [p.label for p in dev]
     temperature = fit_temperature(logits.numpy(), labels)
@@ -238,14 +286,14 @@ def _package(args, out: Path, work: Path, model, tok, dev, state, stance_meta, d
                         "dev_nll_before": dev_m["nll"],
                         "dev_nll_after": _metrics(logits / temperature, labels)["nll"]},
         "weights_sha256": sha256_file(out / "model.safetensors"), "dtype": "float16",
-        "base": {"version": stance_meta.get("version"), "weights_sha256": stance_meta.get("weights_sha256")},
+        "base": {k: stance_meta[k] for k in ("version", "weights_sha256", "reader") if stance_meta.get(k)},
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "train_seconds": round(state["train_seconds"], 1), "best_step": state["best_step"], "steps": state["step"],
         "dev": dev_m, "train_examples": n_train, "train_examples_by_label": counts,
         "data": {"path": str(data_path.relative_to(shared_dir() / "data")), "sha256": sha256_file(data_path),
-                 "split": "averitec_split != fit; dev: reader_dev(id)"},
+                 "split": "averitec_split != fit; dev: reader_dev(id)", "fever": fever_info},
         "hyper_parameters": {k: getattr(args, k) for k in ("epochs", "batch_size", "max_length", "lr", "warmup",
-                                                          "seed", "threads", "bf16", "claims")},
+                                                          "seed", "threads", "bf16", "claims", "fever", "select")},
         "dev_history": state["history"],
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -264,11 +312,15 @@ def _card(meta: dict) -> str:
         "are features of the verdict aggregator (models/verdict). Trained by `factledger train reader`.", "",
         f"- base: the stance model {meta['base']['version']} (weights sha256 {meta['base']['weights_sha256']})",
         f"- data: `{meta['data']['path']}` (sha256 {meta['data']['sha256']}), {meta['data']['split']}; "
-        f"{meta['train_examples']} training examples {meta['train_examples_by_label']}",
+        f"{meta['train_examples']} training examples {meta['train_examples_by_label']}"
+        + (f", {meta['data']['fever']['examples']} of them from FEVER (`{meta['data']['fever']['path']}`, sha256 "
+           f"{meta['data']['fever']['sha256']})" if meta['data'].get('fever') else ""),
         f"- dev ({meta['calibration']['fitted_on']}): accuracy {d['acc']}, macro-F1 {d['macro_f1']}, per verdict {d['f1']}",
         f"- temperature {meta['temperature']} (dev NLL {meta['calibration']['dev_nll_before']} -> "
         f"{meta['calibration']['dev_nll_after']})",
-        f"- {meta['steps']} steps, best at {meta['best_step']}, {meta['train_seconds']} s; {meta['dtype']} weights", "",
+        f"- {meta['steps']} steps, packaged step {meta['best_step']} ({meta['hyper_parameters']['select']}), "
+        f"{meta['train_seconds']} s; {meta['dtype']} weights" + (f"; further trained from {meta['base']['reader']}"
+                                                                   if meta['base'].get('reader') else ""),
         "Licence of the training data: see ../shared/data/README.md (AVeriTeC). Real-claim benchmark numbers of the",
         "product with this reader: bench/real_claims.py and bench/verdicts.py.", ""])
 

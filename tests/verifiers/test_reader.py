@@ -69,6 +69,21 @@ def test_the_trainer_resumes_from_its_last_checkpoint(tiny_reader, caplog):
     assert "retrieving evidence" not in caplog.text
 
 
+def test_a_reader_trains_further_with_fever_examples_and_the_last_checkpoint(tiny_reader):
+    from training.reader import run
+
+    root, argv = tiny_reader
+    first = json.loads((root / "model" / "meta.json").read_text())
+    out = root / "further"
+    assert run(["--base", str(root / "model"), "--fever", "20", "--select", "last", "--claims", "40", "--epochs", "0.1",
+                "--batch-size", "8", "--max-length", "128", "--work", str(root / "work2"), "--out", str(out)]) == 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["base"]["reader"] == first["version"] and meta["base"]["version"] == first["base"]["version"]
+    assert meta["train_examples"] == first["train_examples"] + 20 and meta["data"]["fever"]["examples"] == 20
+    assert meta["best_step"] == meta["steps"]  # the last checkpoint, as asked
+    assert "from FEVER" in (out / "MODEL_CARD.md").read_text()
+
+
 def test_the_trained_reader_gives_four_verdict_probabilities(tiny_reader):
     from verifiers.reader import CrossEncoderReader
 
