@@ -283,15 +283,11 @@ def run(argv: list[str]) -> int:
     torch.set_num_threads(args.threads)
     if args.stance_model:
         os.environ["FACTLEDGER_STANCE_MODEL"] = str(Path(args.stance_model).resolve())
-    from factledger.app import Runtime
+    from factledger.app import Runtime, load_reader
+    from verifiers.reader import CrossEncoderReader
     from verifiers.verdict import FEATURES, READER_FEATURES
-    from verifiers.reader import DEFAULT_READER_DIR, CrossEncoderReader, reader_available
 
-    reader = None
-    if not args.no_reader:
-        path = Path(args.reader_model) if args.reader_model else DEFAULT_READER_DIR
-        if args.reader_model or reader_available(path):
-            reader = CrossEncoderReader(path)
+    reader = None if args.no_reader else CrossEncoderReader(args.reader_model) if args.reader_model else load_reader()
     reader_revision = reader.revision if reader else None
     sets = _fit_sets(args.sets, args.claims)
     t0 = time.time()

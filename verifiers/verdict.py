@@ -13,6 +13,7 @@ import numpy as np
 
 from factledger.records import Evidence, Label, StanceScores, Verdict
 from factledger.settings import Thresholds
+from verifiers.reader import LABELS as _READ_ORDER
 
 __all__ = ["FEATURES", "PRIOR_ONLY", "READER_FEATURES", "Aggregator", "allowed_labels", "choose", "close", "decide", "decide_fitted", "deciding", "features",
            "independent_groups", "joint_items", "relevant"]
@@ -129,8 +130,7 @@ FEATURES = (
     "joint_support", "joint_refute", "joint_neutral",
 )
 # With an evidence reader (`verifiers.reader`), its log-probabilities of the four verdicts follow.
-READER_FEATURES = ("reader_supported", "reader_refuted", "reader_not_enough_evidence", "reader_conflicting")
-_READ_ORDER = (Label.SUPPORTED, Label.REFUTED, Label.NOT_ENOUGH_EVIDENCE, Label.CONFLICTING)
+READER_FEATURES = tuple(f"reader_{lab.value}" for lab in _READ_ORDER)
 JOINT_PASSAGES = 5  # the strongest relevant passages read together as one evidence set
 # How the rationale of a "refuted" that no passage carries begins (`decide_fitted`): no passage decides it.
 PRIOR_ONLY = "no passage refutes it, alone or read together"
@@ -234,17 +234,17 @@ def decide_fitted(claim_id: str, evidence: Sequence[Evidence], t: Thresholds, ag
     reader needs its probabilities (`read`)."""
     if aggregator.reader_revision and read is None:
         raise ValueError(f"verdict aggregator {aggregator.revision} needs the evidence reader's probabilities")
-    probs = aggregator.probabilities(features(evidence, t, joint, read if aggregator.reader_revision else None))
+    read = read if aggregator.reader_revision else None
+    probs = aggregator.probabilities(features(evidence, t, joint, read))
     sup_e, ref_e = deciding(evidence, t)
-    allowed = allowed_labels(evidence, t, joint, read if aggregator.reader_revision else None)
+    allowed = allowed_labels(evidence, t, joint, read)
     label = choose(probs, allowed)
     conf = round(aggregator.confidence(float(probs[label])), 4)
     sup, ref = [e.rank for e in sup_e], [e.rank for e in ref_e]
     rel = [e for e in evidence if close(e, t)]
     off = len(evidence) - len(rel)
     together = _ranks([e.rank for e in joint_items(evidence, t)])
-    by_reader = (label is Label.SUPPORTED and not sup and read is not None
-                 and not (joint is not None and joint.support >= max(joint.refute, joint.neutral)))
+    by_reader = label is Label.SUPPORTED and not sup and read is not None and not _joint_supports(joint)
     # "refuted" with no passage refuting, alone or read together, rests on how often claims like it
     # were false in the fact-checks the aggregator was fitted on: said so, and always for review
     prior_only = label is Label.REFUTED and not ref and not _joint_refutes(joint)
@@ -260,6 +260,10 @@ def decide_fitted(claim_id: str, evidence: Sequence[Evidence], t: Thresholds, ag
     why = f"{side}; {len(rel)} of {len(evidence)} passages relevant" + (f", {off} off-topic" if off else "")
     return Verdict(claim_id=claim_id, label=label, confidence=conf, rationale=why,
                    needs_review=prior_only or conf < t.review_below_confidence)
+
+
+def _joint_supports(joint: StanceScores | None) -> bool:
+    return joint is not None and joint.support >= max(joint.refute, joint.neutral)
 
 
 def _joint_refutes(joint: StanceScores | None) -> bool:
@@ -293,8 +297,7 @@ def allowed_labels(evidence: Sequence[Evidence], t: Thresholds, joint: StanceSco
     sup_e, ref_e = deciding(evidence, t)
     best_s = max((e.stance.support for e in sup_e), default=0.0)
     best_r = max((e.stance.refute for e in ref_e), default=0.0)
-    joint_supports = (joint is not None and not ref_e
-                      and joint.support >= max(joint.refute, joint.neutral)
+    joint_supports = (not ref_e and _joint_supports(joint)
                       and any(relevant(e, t) for e in joint_items(evidence, t)))
     reader_supports = (read is not None and max(read, key=read.__getitem__) is Label.SUPPORTED
                        and any(close(e, t) for e in evidence))
