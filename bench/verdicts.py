@@ -52,12 +52,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 from extractors.claims import claims_from_texts  # noqa: E402
-from factledger.records import Claim, FetchStatus, Label, Passage, Source  # noqa: E402
+from factledger.records import Label  # noqa: E402
 from factledger.settings import Thresholds  # noqa: E402
 from training.stance import fever_text  # noqa: E402
 from verifiers.evidence import normalize_quantities  # noqa: E402
 from verifiers.calibration import expected_calibration_error, reliability_bins  # noqa: E402
-from verifiers.providers import Candidates  # noqa: E402
 from verifiers.verdict import decide  # noqa: E402
 
 SHARED = Path(os.environ.get("FACTLEDGER_SHARED") or ROOT.parent / "shared")
@@ -315,47 +314,13 @@ def bench_climate(stance, embedder, splitter, t: Thresholds, n_claims: int, seed
 
 # ---------------------------------------------------------------- WiCE (the cited page's sentences)
 
-class PageProvider:
-    """The sentences of each claim's cited page, as a web provider would return them."""
-
-    name = "wice-page"
-
-    def __init__(self, pages: dict[str, tuple[Source, tuple[Passage, ...]]]):
-        self.pages = pages
-
-    def search(self, claim: Claim, query_vector) -> Candidates:
-        src, passages = self.pages[claim.text]
-        return Candidates((src,), passages)
-
-
 def bench_wice(stance, embedder, t: Thresholds, n_claims: int, seed: int, split: str = "test", aggregator=None,
                reader=None) -> dict:
+    from training.wice import PageProvider, wice_claims, wice_pages
     from verifiers.pipeline import Verifier
 
-    rows = [r for r in _jsonl(DATA / "wice" / f"claims_{split}.jsonl")
-            if any(not e["text"].startswith("(meta data)") for e in r["evidence"])]
-    # Keyed by the claim as the verifier sees it (whitespace collapsed, as claims_from_texts does);
-    # a claim text that comes twice (with two cited pages) is checked once, against its first page.
-    for r in rows:
-        r["claim"] = " ".join(r["claim"].split())
-    rows = list({r["claim"]: r for r in reversed(rows)}.values())[::-1]
-    sample = _sample(rows, n_claims, seed)
-    now = datetime.now(UTC)
-    pages, ev_ids = {}, {}
-    all_texts = sorted({e["text"] for r in sample for e in r["evidence"] if not e["text"].startswith("(meta data)")})
-    vec_of = dict(zip(all_texts, cached_encode(embedder, all_texts, f"wice-{split}"), strict=True))
-    for k, r in enumerate(sample):
-        ev = [e for e in r["evidence"] if not e["text"].startswith("(meta data)")]
-        title = next((e["text"].removeprefix("(meta data) TITLE:").strip() for e in r["evidence"]
-                      if e["text"].startswith("(meta data)")), None)
-        src = Source("wice", f"https://wice.example/{split}/{k}", now, FetchStatus.OK, "ok", title=title,
-                     text_sha256=f"wice-{split}-{k}")
-        texts = [e["text"] for e in ev]  # the page's sentences in order: each one's window is its neighbours
-        contexts = [" ".join(texts[max(0, i - 1):i + 2]) for i in range(len(texts))]
-        passages = tuple(Passage(src.source_id, e["text"], i, i + 1, tuple(float(x) for x in vec_of[e["text"]]),
-                                 context=contexts[i]) for i, e in enumerate(ev))
-        pages[r["claim"]] = (src, passages)
-        ev_ids[r["claim"]] = {(p.text, p.start): e["id"] for p, e in zip(passages, ev, strict=True)}
+    sample = _sample(wice_claims(DATA, split), n_claims, seed)
+    pages, ev_ids = wice_pages(sample, split, lambda texts: cached_encode(embedder, texts, f"wice-{split}"))
     claims = claims_from_texts([r["claim"] for r in sample])
     results = Verifier([PageProvider(pages)], embedder, stance, t, aggregator=aggregator, reader=reader).check(claims)
     qv = embedder.encode([c.text for c in claims])

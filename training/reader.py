@@ -99,6 +99,48 @@ def fever_examples(n: int, seed: int) -> tuple[list[dict], dict]:
     return out, {"path": "nli-train/fever-train/pairs.jsonl.gz", "sha256": sha256_file(path), "examples": len(out)}
 
 
+def wice_examples(work: Path, threads: int, limit: int = 0) -> tuple[list[dict], dict]:
+    """WiCE's dev claims (`training.wice`; its test split is the benchmark's), up to two examples
+    each: what the product keeps from the cited page's sentences (`PageProvider`, the benchmark's
+    path; cached in `work`/wice.json), and the first annotated set of supporting sentences read
+    together. A partly supported claim is not enough evidence for the whole claim, so "supported"
+    comes to mean all of it, with on-topic evidence that backs one half as the hard case."""
+    from training.wice import LABEL_OF, PageProvider, title_of, wice_claims, wice_pages
+    from verifiers.evidence import joint_premise
+
+    data = shared_dir() / "data"
+    rows = wice_claims(data, "dev")[:limit or None]
+    cache = work / "wice.json"
+    got = json.loads(cache.read_text(encoding="utf-8")) if cache.is_file() else {}
+    if any(r["id"] not in got for r in rows):
+        import torch
+
+        from extractors.claims import claims_from_texts
+        from factledger.app import Runtime
+        from verifiers.pipeline import Verifier
+        from verifiers.reader import reader_input
+
+        torch.set_num_threads(threads)
+        log.info("retrieving evidence for %d WiCE dev claims (their cited pages)", len(rows))
+        rt = Runtime()
+        pages, _ = wice_pages(rows, "dev", rt.embedder.encode)
+        results = Verifier([PageProvider(pages)], rt.embedder, rt.stance_model, rt.thresholds).check(
+            claims_from_texts([r["claim"] for r in rows]))
+        got = {r["id"]: reader_input(res.evidence) for r, res in zip(rows, results, strict=True)}
+        cache.write_text(json.dumps(got), encoding="utf-8")
+    out = []
+    for r in rows:
+        label = LABEL_OF[r["label"]]
+        out.append({"id": r["id"], "claim": r["claim"], "evidence": got[r["id"]], "label": label, "kind": "wice"})
+        gold = next((s for s in r.get("gold_evidence_sets") or [] if s), None)
+        if gold:
+            text_of = {e["id"]: e["text"] for e in r["evidence"]}
+            out.append({"id": r["id"], "claim": r["claim"], "label": label, "kind": "wice-own",
+                        "evidence": joint_premise((title_of(r), text_of[i]) for i in gold)})
+    path = data / "wice" / "claims_dev.jsonl"
+    return out, {"path": "wice/claims_dev.jsonl", "sha256": sha256_file(path), "examples": len(out)}
+
+
 def _retrieved(claims: list[dict], work: Path, threads: int) -> list[str]:
     """The reader input of every claim, from the product's retrieval over the claims' pooled
     evidence (cached in `work`/retrieved.json by claim id)."""
@@ -127,8 +169,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--base", default=None, help="artefact to start from: a stance model (a four-way head is added) "
                    "or a reader (trained further); default: models/stance")
     p.add_argument("--fever", type=int, default=0, help="also train on N FEVER examples (fever_examples; 0: none)")
+    p.add_argument("--wice", action="store_true", help="also train on WiCE's dev claims (wice_examples; partly "
+                   "supported = not enough evidence); a tenth of them joins the dev split")
     p.add_argument("--work", default="runs/reader", help="retrieval cache and checkpoints (default: runs/reader)")
-    p.add_argument("--claims", type=int, default=0, help="use only the first N claims (0: all)")
+    p.add_argument("--claims", type=int, default=0, help="use only the first N claims of each set (0: all)")
     p.add_argument("--epochs", type=float, default=2.0)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--max-length", type=int, default=384)
@@ -190,12 +234,13 @@ def run(argv: list[str]) -> int:
     t0 = time.time()
     ex = examples(claims, _retrieved(claims, work, args.threads))
     fever, fever_info = fever_examples(args.fever, args.seed) if args.fever else ([], None)
+    wice, wice_info = wice_examples(work, args.threads, args.claims) if args.wice else ([], None)
 
     def pair(e: dict) -> Pair:
         return Pair(e["evidence"], normalize_quantities(e["claim"]), LABELS.index(e["label"]), e["kind"])
 
-    dev = [pair(e) for e in ex if reader_dev(e["id"]) and e["kind"] == "retrieved"]
-    train = [pair(e) for e in ex if not reader_dev(e["id"])] + [pair(e) for e in fever]
+    dev = [pair(e) for e in ex + wice if reader_dev(e["id"]) and e["kind"] in ("retrieved", "wice")]
+    train = [pair(e) for e in ex + wice if not reader_dev(e["id"])] + [pair(e) for e in fever]
     counts = {lab: sum(p.label == i for p in train) for i, lab in enumerate(LABELS)}
     log.info("%d training examples %s, %d dev claims (%.0f s to build)", len(train), counts, len(dev), time.time() - t0)
 
@@ -255,11 +300,11 @@ def run(argv: list[str]) -> int:
             if state["step"] >= total:
                 break
     return _package(args, Path(args.out), work, model, tok, dev, state, stance_meta, data_path, len(train), counts,
-                    fever_info)
+                    {"fever": fever_info, "wice": wice_info})
 
 
 def _package(args, out: Path, work: Path, model, tok, dev, state, stance_meta, data_path, n_train, counts,
-             fever_info=None) -> int:
+             extra: dict | None = None) -> int:
     """The best checkpoint as the fp16 artefact with meta.json (temperature fitted on dev) and MODEL_CARD.md."""
     import torch
 
@@ -282,7 +327,8 @@ def _package(args, out: Path, work: Path, model, tok, dev, state, stance_meta, d
         "version": VERSION, "name": "factledger-reader-minilm", "labels": list(LABELS),
         "input_order": ["premise=kept passages read together (verifiers.reader.reader_input)", "hypothesis=claim"],
         "max_length": args.max_length, "temperature": temperature,
-        "calibration": {"method": "temperature", "fitted_on": f"reader dev split ({len(dev)} AVeriTeC train claims)",
+        "calibration": {"method": "temperature", "fitted_on": f"reader dev split ({len(dev)} claims: AVeriTeC train"
+                        + (", WiCE dev" if (extra or {}).get("wice") else "") + ")",
                         "dev_nll_before": dev_m["nll"],
                         "dev_nll_after": _metrics(logits / temperature, labels)["nll"]},
         "weights_sha256": sha256_file(out / "model.safetensors"), "dtype": "float16",
@@ -291,9 +337,9 @@ def _package(args, out: Path, work: Path, model, tok, dev, state, stance_meta, d
         "train_seconds": round(state["train_seconds"], 1), "best_step": state["best_step"], "steps": state["step"],
         "dev": dev_m, "train_examples": n_train, "train_examples_by_label": counts,
         "data": {"path": str(data_path.relative_to(shared_dir() / "data")), "sha256": sha256_file(data_path),
-                 "split": "averitec_split != fit; dev: reader_dev(id)", "fever": fever_info},
+                 "split": "averitec_split != fit; dev: reader_dev(id)", **(extra or {})},
         "hyper_parameters": {k: getattr(args, k) for k in ("epochs", "batch_size", "max_length", "lr", "warmup",
-                                                          "seed", "threads", "bf16", "claims", "fever", "select")},
+                                                          "seed", "threads", "bf16", "claims", "fever", "wice", "select")},
         "dev_history": state["history"],
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -314,7 +360,9 @@ def _card(meta: dict) -> str:
         f"- data: `{meta['data']['path']}` (sha256 {meta['data']['sha256']}), {meta['data']['split']}; "
         f"{meta['train_examples']} training examples {meta['train_examples_by_label']}"
         + (f", {meta['data']['fever']['examples']} of them from FEVER (`{meta['data']['fever']['path']}`, sha256 "
-           f"{meta['data']['fever']['sha256']})" if meta['data'].get('fever') else ""),
+           f"{meta['data']['fever']['sha256']})" if meta['data'].get('fever') else "")
+        + (f", {meta['data']['wice']['examples']} from WiCE dev (`{meta['data']['wice']['path']}`, sha256 "
+           f"{meta['data']['wice']['sha256']}; partly supported = not enough evidence)" if meta['data'].get('wice') else ""),
         f"- dev ({meta['calibration']['fitted_on']}): accuracy {d['acc']}, macro-F1 {d['macro_f1']}, per verdict {d['f1']}",
         f"- temperature {meta['temperature']} (dev NLL {meta['calibration']['dev_nll_before']} -> "
         f"{meta['calibration']['dev_nll_after']})",

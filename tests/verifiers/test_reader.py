@@ -69,19 +69,49 @@ def test_the_trainer_resumes_from_its_last_checkpoint(tiny_reader, caplog):
     assert "retrieving evidence" not in caplog.text
 
 
-def test_a_reader_trains_further_with_fever_examples_and_the_last_checkpoint(tiny_reader):
-    from training.reader import run
+def test_wice_examples_read_the_cited_page_and_call_a_partly_supported_claim_not_enough_evidence(tmp_path, caplog):
+    import logging
+
+    from training.reader import wice_examples
+    from training.wice import title_of, wice_claims
+    from verifiers.evidence import joint_premise
+
+    need_shared(SHARED / "data" / "wice" / "claims_dev.jsonl")
+    rows = {r["id"]: r for r in wice_claims(SHARED / "data", "dev")[:12]}
+    got, info = wice_examples(tmp_path, 2, limit=12)
+    assert {e["id"] for e in got} == set(rows) and info["examples"] == len(got) and len(info["sha256"]) == 64
+    for e in got:
+        r = rows[e["id"]]
+        assert e["label"] == ("supported" if r["label"] == "SUPPORTED" else "not_enough_evidence")
+        if e["kind"] == "wice-own":  # the first annotated set of supporting sentences, read together
+            gold = next(s for s in r["gold_evidence_sets"] if s)
+            texts = {x["id"]: x["text"] for x in r["evidence"]}
+            assert e["evidence"] == joint_premise((title_of(r), texts[i]) for i in gold)
+    retrieved = [e for e in got if e["kind"] == "wice"]
+    assert len(retrieved) == 12 and {e["label"] for e in retrieved} == {"supported", "not_enough_evidence"}
+    assert any(e["evidence"] != retrieved[0]["evidence"] for e in retrieved)  # each claim's own page
+    with caplog.at_level(logging.INFO, logger="training.reader"):
+        assert wice_examples(tmp_path, 2, limit=12)[0] == got  # from the cache: nothing retrieved again
+    assert "retrieving evidence" not in caplog.text
+
+
+def test_a_reader_trains_further_with_fever_and_wice_examples_and_the_last_checkpoint(tiny_reader):
+    from training.reader import reader_dev, run, wice_examples
 
     root, argv = tiny_reader
     first = json.loads((root / "model" / "meta.json").read_text())
     out = root / "further"
-    assert run(["--base", str(root / "model"), "--fever", "20", "--select", "last", "--claims", "40", "--epochs", "0.1",
-                "--batch-size", "8", "--max-length", "128", "--work", str(root / "work2"), "--out", str(out)]) == 0
+    assert run(["--base", str(root / "model"), "--fever", "20", "--wice", "--select", "last", "--claims", "40",
+                "--epochs", "0.1", "--batch-size", "8", "--max-length", "128", "--work", str(root / "work2"),
+                "--out", str(out)]) == 0
     meta = json.loads((out / "meta.json").read_text())
     assert meta["base"]["reader"] == first["version"] and meta["base"]["version"] == first["base"]["version"]
-    assert meta["train_examples"] == first["train_examples"] + 20 and meta["data"]["fever"]["examples"] == 20
+    wice = [e for e in wice_examples(root / "work2", 2, limit=40)[0] if not reader_dev(e["id"])]
+    assert meta["train_examples"] == first["train_examples"] + 20 + len(wice) and meta["data"]["fever"]["examples"] == 20
+    assert meta["data"]["wice"]["path"] == "wice/claims_dev.jsonl" and "WiCE dev" in meta["calibration"]["fitted_on"]
     assert meta["best_step"] == meta["steps"]  # the last checkpoint, as asked
-    assert "from FEVER" in (out / "MODEL_CARD.md").read_text()
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "from FEVER" in card and "from WiCE dev" in card
 
 
 def test_the_trained_reader_gives_four_verdict_probabilities(tiny_reader):
