@@ -194,6 +194,13 @@ def _resolve_objects(tokens, span, previous, replace: dict[int, tuple[int, str]]
                     break
 
 
+def _hyphen_joined(tok) -> bool:
+    """The second half of a hyphenated word the tokenizer split ("co-sponsored": "co", "-", "sponsored")."""
+    dash = tok.doc[tok.i - 1] if tok.i > 0 else None
+    return dash is not None and dash.text == "-" and not dash.whitespace_ and dash.i > 0 \
+        and not tok.doc[dash.i - 1].whitespace_
+
+
 def _shared_subject_conjuncts(root) -> list:
     """Verbs joined to `root` by "and" that have no subject of their own but an object or
     complement of their own ("... made of iron and weighs 10,100 tonnes"): each is a second fact
@@ -207,7 +214,7 @@ def _shared_subject_conjuncts(root) -> list:
     while frontier:
         head = frontier.pop()
         for c in head.children:
-            if c.dep_ == "conj" and c.pos_ == "VERB" and _subject(c) is None and not any(
+            if c.dep_ == "conj" and c.pos_ == "VERB" and _subject(c) is None and not _hyphen_joined(c) and not any(
                     k.tag_ == "MD" for k in c.children) and any(
                     k.dep_ in ("dobj", "attr", "acomp", "prep", "agent", "dative", "oprd") for k in c.children):
                 out.append(c)
@@ -435,8 +442,8 @@ def atomic_claims(span, previous: Sequence[Any] = (), article_gpes: set[str] | N
             subj = _subject(root)
             a, b = _subtree_span(subj)
             subject_text = replace[a][1] if a in replace else span.doc[a:b].text
-            first_end = min(min(v.left_edge.i for v in shared), *(t.i for t in root.children
-                                                                if t.dep_ == "cc" and t.i < shared[0].i))
+            first_end = min([v.left_edge.i for v in shared]
+                            + [t.i for t in root.children if t.dep_ == "cc" and t.i < shared[0].i])
             texts.append(_render(span.doc[span.start:first_end], drop, replace))
             for verb in shared:
                 vs, ve = _subtree_span(verb)

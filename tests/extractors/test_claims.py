@@ -220,6 +220,18 @@ def test_fronted_with_clause_yields_its_fact(splitter, text, expected):
     assert _atoms(splitter, text) == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    # three facts in a list with "and" only before the last: one claim each (this raised a TypeError)
+    ("The bridge opened in 1937, carried six lanes of traffic, and cost 35 million dollars.",
+     ["The bridge opened in 1937.", "The bridge carried six lanes of traffic.", "The bridge cost 35 million dollars."]),
+    # a hyphenated verb the tokenizer splits ("co", "-", "sponsored") is one verb, not two facts
+    ("The senator also co-sponsored the Clean Water Act to protect rivers from industrial pollution.",
+     ["The senator also co-sponsored the Clean Water Act to protect rivers from industrial pollution."]),
+])
+def test_listed_facts_about_one_subject_are_split_and_hyphenated_verbs_kept_whole(splitter, text, expected):
+    assert _atoms(splitter, text) == expected
+
+
 def test_fronted_by_clause_left_alone_without_a_fact_or_with_intent(splitter):
     # nothing checkable in the fronted clause: the sentence is kept as it is
     assert _atoms(splitter, "By granting formal recognition, the council has broken ranks with its allies.") == [
