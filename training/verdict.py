@@ -37,7 +37,7 @@ __all__ = ["LABEL_OF", "averitec_evidence_records", "check_pooled", "climate_hal
 
 log = logging.getLogger(__name__)
 
-VERSION = "verdict-lr-v2"
+VERSION = "verdict-lr-v3"
 CLIMATE_HALF_SEED = 11
 # AVeriTeC's labels as the product's verdicts
 LABEL_OF = {"SUPPORTED": "supported", "REFUTED": "refuted", "NOT_ENOUGH_INFO": "not_enough_evidence",
