@@ -145,6 +145,8 @@ def _read(best: Label) -> dict[Label, float]:
 
 
 def test_an_aggregator_fitted_with_the_reader_follows_it_within_what_the_evidence_allows(tmp_path):
+    from dataclasses import replace
+
     from verifiers.verdict import decide_fitted
 
     agg = _reader_aggregator(tmp_path)
@@ -156,6 +158,14 @@ def test_an_aggregator_fitted_with_the_reader_follows_it_within_what_the_evidenc
     off = ev("a", "u1", T.topical_min_similarity - 0.2, 0.2, 0.1)
     assert decide_fitted("c1", [off], T, agg, None, _read(Label.SUPPORTED)).label is not Label.SUPPORTED
     assert decide_fitted("c1", [], T, agg, None, _read(Label.SUPPORTED)).label is not Label.SUPPORTED
+    # a close passage that does not name what the claim names (Russia's recognition, claimed of China)
+    assert decide_fitted("c1", [replace(neutral, on_topic=False)], T, agg, None,
+                         _read(Label.SUPPORTED)).label is not Label.SUPPORTED
+    # a relevant passage strongly refutes it (2025 where the claim says 2021): the reader does not overrule it
+    refuting = ev("b", "u2", 0.8, 0.1, T.conflict_min_prob + 0.1, rank=2)
+    assert decide_fitted("c1", [neutral, refuting], T, agg, None, _read(Label.SUPPORTED)).label is not Label.SUPPORTED
+    weak = ev("b", "u2", 0.8, 0.1, T.conflict_min_prob - 0.04, rank=2)  # a weak refutation does not block it
+    assert decide_fitted("c1", [neutral, weak], T, agg, None, _read(Label.SUPPORTED)).label is Label.SUPPORTED
     # nor "conflicting" without a strong passage on each side
     assert decide_fitted("c1", [neutral], T, agg, None, _read(Label.CONFLICTING)).label is not Label.CONFLICTING
     with pytest.raises(ValueError, match="needs the evidence reader"):
