@@ -244,7 +244,7 @@ def decide_fitted(claim_id: str, evidence: Sequence[Evidence], t: Thresholds, ag
     rel = [e for e in evidence if close(e, t)]
     off = len(evidence) - len(rel)
     together = _ranks([e.rank for e in joint_items(evidence, t)])
-    by_reader = label is Label.SUPPORTED and not sup and read is not None and not _joint_supports(joint)
+    by_reader = label is Label.SUPPORTED and not sup and read is not None and not _joint_allowed(evidence, t, joint, ref_e)
     # "refuted" with no passage refuting, alone or read together, rests on how often claims like it
     # were false in the fact-checks the aggregator was fitted on: said so, and always for review
     prior_only = label is Label.REFUTED and not ref and not _joint_refutes(joint)
@@ -264,6 +264,13 @@ def decide_fitted(claim_id: str, evidence: Sequence[Evidence], t: Thresholds, ag
 
 def _joint_supports(joint: StanceScores | None) -> bool:
     return joint is not None and joint.support >= max(joint.refute, joint.neutral)
+
+
+def _joint_allowed(evidence: Sequence[Evidence], t: Thresholds, joint: StanceScores | None,
+                   refuting: Sequence[Evidence]) -> bool:
+    """The passages read together may make it "supported": they support it, one of them is
+    relevant, and no relevant passage refutes it (`allowed_labels`)."""
+    return not refuting and _joint_supports(joint) and any(relevant(e, t) for e in joint_items(evidence, t))
 
 
 def _joint_refutes(joint: StanceScores | None) -> bool:
@@ -303,8 +310,7 @@ def allowed_labels(evidence: Sequence[Evidence], t: Thresholds, joint: StanceSco
     sup_e, ref_e = deciding(evidence, t)
     best_s = max((e.stance.support for e in sup_e), default=0.0)
     best_r = max((e.stance.refute for e in ref_e), default=0.0)
-    joint_supports = (not ref_e and _joint_supports(joint)
-                      and any(relevant(e, t) for e in joint_items(evidence, t)))
+    joint_supports = _joint_allowed(evidence, t, joint, ref_e)
     reader_supports = (read is not None and max(read, key=read.__getitem__) is Label.SUPPORTED
                        and any(relevant(e, t) for e in evidence) and best_r < t.conflict_min_prob)
     return {Label.SUPPORTED: bool(sup_e) or joint_supports or reader_supports, Label.REFUTED: True, Label.NOT_ENOUGH_EVIDENCE: True,
