@@ -90,6 +90,7 @@ def test_wice_examples_read_the_cited_page_and_call_a_partly_supported_claim_not
     retrieved = [e for e in got if e["kind"] == "wice"]
     assert len(retrieved) == 12 and {e["label"] for e in retrieved} == {"supported", "not_enough_evidence"}
     assert any(e["evidence"] != retrieved[0]["evidence"] for e in retrieved)  # each claim's own page
+    caplog.clear()
     with caplog.at_level(logging.INFO, logger="training.reader"):
         assert wice_examples(tmp_path, 2, limit=12)[0] == got  # from the cache: nothing retrieved again
     assert "retrieving evidence" not in caplog.text
