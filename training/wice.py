@@ -8,6 +8,7 @@ is, for the claim as a whole, not enough evidence (`LABEL_OF`).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Callable
@@ -28,8 +29,6 @@ def wice_claims(data: Path, split: str) -> list[dict]:
     """The claims of `data`/wice/claims_`split`.jsonl that cite a page with text, keyed by the claim as
     the verifier sees it (whitespace collapsed, as `claims_from_texts` does): a claim text that comes
     twice (with two cited pages) is kept once, with its first page."""
-    import json
-
     with (data / "wice" / f"claims_{split}.jsonl").open(encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
     rows = [r for r in rows if any(not e["text"].startswith(_META) for e in r["evidence"])]

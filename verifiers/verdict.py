@@ -262,15 +262,12 @@ def decide_fitted(claim_id: str, evidence: Sequence[Evidence], t: Thresholds, ag
                    needs_review=prior_only or conf < t.review_below_confidence)
 
 
-def _joint_supports(joint: StanceScores | None) -> bool:
-    return joint is not None and joint.support >= max(joint.refute, joint.neutral)
-
-
 def _joint_allowed(evidence: Sequence[Evidence], t: Thresholds, joint: StanceScores | None,
                    refuting: Sequence[Evidence]) -> bool:
     """The passages read together may make it "supported": they support it, one of them is
     relevant, and no relevant passage refutes it (`allowed_labels`)."""
-    return not refuting and _joint_supports(joint) and any(relevant(e, t) for e in joint_items(evidence, t))
+    return (not refuting and joint is not None and joint.support >= max(joint.refute, joint.neutral)
+            and any(relevant(e, t) for e in joint_items(evidence, t)))
 
 
 def _joint_refutes(joint: StanceScores | None) -> bool:
