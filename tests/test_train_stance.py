@@ -254,3 +254,31 @@ def test_with_reviews_trains_a_tiny_model_whose_card_names_the_reviews(tmp_path,
     assert str(db_path.resolve()) in card and rv["sha256"] in card and rv["pairs_sha256"] in card
     assert f"reviewed up to {rv['reviewed_up_to']}" in card and "4 (claim, passage, label) pairs of 3 claims" in card
     capsys.readouterr()
+
+
+def _cpuinfo(tmp_path, flags: str):
+    path = tmp_path / "cpuinfo"
+    path.write_text(f"processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse2 {flags}\n", encoding="utf-8")
+    return path
+
+
+def test_bf16_is_used_where_the_cpu_has_it_natively(tmp_path, caplog):
+    from training import bf16_on_this_cpu
+
+    caplog.clear()
+    assert bf16_on_this_cpu(True, _cpuinfo(tmp_path, "avx2 avx512f avx512_bf16"))
+    assert bf16_on_this_cpu(True, _cpuinfo(tmp_path, "avx2 amx_bf16 amx_tile"))
+    assert not bf16_on_this_cpu(False, _cpuinfo(tmp_path, "avx512_bf16"))  # fp32 asked for: fp32
+    assert not caplog.records
+
+
+def test_bf16_on_a_cpu_without_it_trains_in_fp32_and_says_so(tmp_path, caplog):
+    from training import bf16_on_this_cpu
+
+    caplog.clear()
+    info = _cpuinfo(tmp_path, "avx2 fma avx512f")
+    assert not bf16_on_this_cpu(True, info)
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert "fp32" in caplog.records[0].getMessage() and str(info) in caplog.records[0].getMessage()
+    # no flags to read (not Linux): as requested
+    assert bf16_on_this_cpu(True, tmp_path / "missing")

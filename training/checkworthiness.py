@@ -42,6 +42,7 @@ import numpy as np
 
 from factledger.errors import InputError
 from factledger.records import sha256_file, sha256_text
+from training import bf16_on_this_cpu
 
 __all__ = [
     "CACHE_DIR", "Item", "average_precision", "best_threshold", "cached_linguistic", "claimbuster_split",
@@ -306,7 +307,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--patience", type=int, default=2, help="dev evaluations without improvement before stopping")
     p.add_argument("--evals-per-epoch", type=int, default=2)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    p.add_argument("--no-bf16", action="store_true", help="train in fp32 (default: bf16 autocast on CPU)")
+    p.add_argument("--no-bf16", action="store_true", help="train in fp32 (default: bf16 autocast on a CPU with native bf16, AVX512-BF16 or AMX; fp32, with a warning, elsewhere)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last.pt")
     p.add_argument("--checkpoint-dir", type=Path, default=None)
     p.add_argument("--warm-only", action="store_true", help="only fill the linguistic-feature cache")
@@ -367,6 +368,7 @@ class _Evaluator:
 
 def run(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    args.no_bf16 = not bf16_on_this_cpu(not args.no_bf16)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch

@@ -34,6 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from factledger.records import sha256_file
+from training import bf16_on_this_cpu
 from training.stance import Pair, _batches, _encode, _logits, _metrics, averitec_split, shared_dir
 
 __all__ = ["LABELS", "examples", "reader_dev", "run"]
@@ -183,7 +184,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="package the checkpoint with the best dev macro-F1 (default) or the last one")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward pass")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward pass, on a CPU with native bf16 (AVX512-BF16 or AMX); elsewhere fp32, with a warning")
     return p
 
 
@@ -219,6 +220,7 @@ def run(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     log.setLevel(logging.INFO)  # the CLI configures logging at WARNING: this trainer's progress is its log
+    args.bf16 = bf16_on_this_cpu(args.bf16)
     import torch
 
     from verifiers.evidence import normalize_quantities

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from factledger.errors import ConfigError, InputError, WarehouseError
 from factledger.records import sha256_file
+from training import bf16_on_this_cpu
 from verifiers.calibration import fit_temperature
 from verifiers.textfeatures import MONTHS, content_stems, years
 
@@ -779,7 +780,8 @@ def _parser() -> argparse.ArgumentParser:
                         "real-claims: 'averitec-fever' = mean of AVeriTeC dev-claim 3-way macro-F1 and "
                         "FEVER-Symmetric dev accuracy")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward pass (about 1.4x faster "
-                   "on CPUs with AVX512-BF16; master weights stay fp32)")
+                   "on CPUs with AVX512-BF16 or AMX; master weights stay fp32); on a CPU without native bf16, where it is "
+                   "emulated and many times slower, it trains in fp32 with a warning")
     return p
 
 
@@ -846,6 +848,7 @@ def _metrics(logits, labels, names: tuple[str, ...] | None = None) -> dict:
 
 def run(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    args.bf16 = bf16_on_this_cpu(args.bf16)
     real = args.recipe == "real-claims"
     if args.debias and not real:
         raise ConfigError("--debias needs --recipe real-claims")
