@@ -89,14 +89,20 @@ def test_real_claims_recipe_accepts_a_default_recipe_base_and_refuses_a_foreign_
     default_base.mkdir()
     (default_base / "meta.json").write_text(json.dumps({"data": {"snli": {}, "mnli-dev-matched": {}},
                                                         "hyper_parameters": {"seed": 13, "dev_pairs": 600}}))
-    assert not real_claims_base_conflict(str(default_base), 13, 400, 400)  # never saw AVeriTeC / FEVER train
+    split = {"seed": 13, "dev_pairs": 400, "heldout_pairs": 400, "fever_pairs": 8000, "hard_neutrals": 3000,
+             "nli_neutrals": 2000, "near_distractors": False}
+    assert not real_claims_base_conflict(str(default_base), split)  # never saw AVeriTeC / FEVER train
     v3 = tmp_path / "v3"
     v3.mkdir()
-    hp = {"recipe": "real-claims", "seed": 13, "dev_pairs": 400, "heldout_pairs": 400}
+    hp = {"recipe": "real-claims", "seed": 13, "dev_pairs": 400, "heldout_pairs": 400, "fever_pairs": 8000}
     (v3 / "meta.json").write_text(json.dumps({"data": {"averitec-train": {}, "fever-train": {}}, "hyper_parameters": hp}))
-    assert not real_claims_base_conflict(str(v3), 13, 400, 400)  # same split: held out there too
-    assert real_claims_base_conflict(str(v3), 7, 400, 400)  # another shuffle
-    assert real_claims_base_conflict(str(v3), 13, 800, 400)  # a larger dev split
+    assert not real_claims_base_conflict(str(v3), split)  # same split: held out there too
+    assert not real_claims_base_conflict(str(v3), {**split, "debias": True})  # reweighting draws no other pairs
+    assert real_claims_base_conflict(str(v3), {**split, "seed": 7})  # another shuffle
+    assert real_claims_base_conflict(str(v3), {**split, "dev_pairs": 800})  # a larger dev split
+    # another FEVER or neutral sample puts other pairs into the pool that dev and held-out pairs are cut from
+    assert real_claims_base_conflict(str(v3), {**split, "fever_pairs": 30000})
+    assert real_claims_base_conflict(str(v3), {**split, "hard_neutrals": 6000})
 
 
 def test_near_distractors_come_from_the_claims_nearest_the_claim():

@@ -673,19 +673,27 @@ def mix_reviews(train: list[Pair], reviews: list[Pair], held: list[Pair], held_c
     return mixed, ({p: weight for p in kept} if weight != 1.0 else {})
 
 
-def real_claims_base_conflict(base: str | None, seed: int, dev_pairs: int, heldout_pairs: int) -> bool:
+# What fixes the real-claims recipe's dev and held-out pairs: the sets' samples drawn before the
+# pool is shuffled and split, and the shuffle. A --base trained with other values split another pool.
+# (Defaults: the parser's, for artefacts whose hyper-parameters predate a key.)
+REAL_CLAIMS_SPLIT_KEYS = {"seed": 13, "dev_pairs": 400, "heldout_pairs": 400, "fever_pairs": 8000,
+                          "hard_neutrals": 3000, "nli_neutrals": 2000, "near_distractors": False}
+
+
+def real_claims_base_conflict(base: str | None, split: dict) -> bool:
     """Whether a `--base` artefact may have trained on this real-claims run's held-out pairs: only when
     it trained on one of the sets this recipe holds out from (AVeriTeC train, LIAR-PLUS, Check-COVID,
-    FEVER train) with another split (recipe, seed or split sizes). A default-recipe model (models/stance
-    v2: SNLI, MNLI, ... only) never saw them."""
+    FEVER train) with another split: another recipe, or another value of any `REAL_CLAIMS_SPLIT_KEYS`
+    (`split` holds this run's). A default-recipe model (models/stance v2: SNLI, MNLI, ... only) never
+    saw them."""
     if base is None or not (Path(base) / "meta.json").exists():
         return False
     meta = json.loads((Path(base) / "meta.json").read_text())
     if not set(meta.get("data") or {}) & {"averitec-train", *REAL_CLAIMS_HOLDOUT_SETS}:
         return False
     hp = meta.get("hyper_parameters") or {}
-    return (hp.get("recipe") != "real-claims" or hp.get("seed") != seed or hp.get("dev_pairs") != dev_pairs
-            or hp.get("heldout_pairs") != heldout_pairs)
+    return hp.get("recipe") != "real-claims" or any(
+        hp.get(key, default) != split.get(key, default) for key, default in REAL_CLAIMS_SPLIT_KEYS.items())
 
 
 def _base_info(base: str | None) -> dict | None:
@@ -894,10 +902,10 @@ def run(argv: list[str]) -> int:
     averitec_dev: list[Pair] = []
     loss_weights: dict[Pair, float] = {}
     if real:
-        if real_claims_base_conflict(args.base, args.seed, args.dev_pairs, args.heldout_pairs):
+        if real_claims_base_conflict(args.base, {key: getattr(args, key) for key in REAL_CLAIMS_SPLIT_KEYS}):
             raise ConfigError(f"--base {args.base}: that model trained on AVeriTeC/LIAR-PLUS/Check-COVID/FEVER-train "
-                              "with another split (recipe, seed or split sizes); this run's dev and held-out pairs "
-                              "would not be held out")
+                              f"with another split (recipe, or one of {', '.join(REAL_CLAIMS_SPLIT_KEYS)}); this run's "
+                              "dev and held-out pairs would not be held out")
         from verifiers.embed import MiniLMEmbedder
 
         data = real_claims_pairs(shared_dir() / "data", args.seed, fever_pairs=args.fever_pairs,
@@ -1170,6 +1178,7 @@ def write_model_card(out: Path, meta: dict) -> None:
                       f"{', plus ' + str(hp.get('retrieved_neutrals')) + ' retrieved hard neutrals asked for' if hp.get('retrieved_neutrals') else ''}): "
                       + ", ".join(f"{k} {v}" for k, v in kinds.most_common())
                       + f"; by label {', '.join(f'{k} {v}' for k, v in synth['by_label'].items())}.")
+    real = hp.get("recipe") == "real-claims"
     base = meta.get("base") or {}
     base_text = ""
     if base.get("version"):
@@ -1177,11 +1186,13 @@ def write_model_card(out: Path, meta: dict) -> None:
                      f"`{base['weights_sha256']}`), itself trained by the same command from all-MiniLM-L6-v2 for "
                      f"{base['steps']} steps\n({base['train_pairs_seen']} pairs seen, {base['train_seconds'] / 60:.1f} min, "
                      f"lr {base['hyper_parameters']['lr']}, " + (
+                         "the real-claims recipe with this run's split (the trainer checks `REAL_CLAIMS_SPLIT_KEYS`):\n"
+                         "it never trained on this run's dev or held-out pairs)."
+                         if real and base["hyper_parameters"].get("recipe") == "real-claims" else
                          "the default recipe: it never saw AVeriTeC, LIAR-PLUS, Check-COVID or FEVER-train pairs, so none\n"
-                         "of this run's dev or held-out pairs, which the trainer checks)." if hp.get("recipe") == "real-claims" else
+                         "of this run's dev or held-out pairs, which the trainer checks)." if real else
                          "the same seed, data and dev split; it never trained on this\n"
                          "run's dev or held-out pairs, which the trainer checks)."))
-    real = hp.get("recipe") == "real-claims"
     reviews_text = _reviews_text(meta)
     default_data = f"""Only the redistributable sets of `../shared/data/nli-train` (never `fever-dev`, never an evaluation
 set). Pairs de-duplicated on normalised (premise, hypothesis) in the order below (so CAD-SNLI's
