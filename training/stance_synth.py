@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 __all__ = ["CATEGORY_GROUPS", "SynthPair", "entity_pool", "negate", "refer_back", "retrieved_neutrals", "short_claims",
-           "swap_premise", "synthesize"]
+           "swap_claim", "swap_premise", "synthesize"]
 
 # Mutually exclusive kinds of things: a word replaced by another of its group changes the fact.
 CATEGORY_GROUPS: tuple[tuple[str, ...], ...] = (
@@ -142,12 +142,9 @@ def _replace_case(word: str, new: str) -> str:
     return new.capitalize() if word[:1].isupper() and new[:1].islower() else new
 
 
-def swap_premise(premise_doc, hyp_doc, pool: dict[str, list[str]], rng: random.Random) -> tuple[str, str] | None:
-    """The premise with one thing the hypothesis states replaced by another of its kind.
-
-    Returns (new premise, what was swapped) or None when nothing safe to swap is found.
-    """
-    premise = premise_doc.text
+def _swap_options(hyp_doc, premise: str, pool: dict[str, list[str]], rng: random.Random) -> list[tuple[str, str, str]]:
+    """(old text, new text, kind) for each thing the hypothesis states, other than its subject and
+    list members, that `premise` states too, with a replacement of its kind."""
     subject = _subject_ids(hyp_doc)
     options: list[tuple[str, str, str]] = []  # (old text, new text, kind)
     subject_start = min(subject, default=0)
@@ -180,6 +177,16 @@ def swap_premise(premise_doc, hyp_doc, pool: dict[str, list[str]], rng: random.R
             continue
         new = rng.choice([w for w in group if w != word])
         options.append((tok.text, _replace_case(tok.text, new), "category"))
+    return options
+
+
+def swap_premise(premise_doc, hyp_doc, pool: dict[str, list[str]], rng: random.Random) -> tuple[str, str] | None:
+    """The premise with one thing the hypothesis states replaced by another of its kind.
+
+    Returns (new premise, what was swapped) or None when nothing safe to swap is found.
+    """
+    premise = premise_doc.text
+    options = _swap_options(hyp_doc, premise, pool, rng)
     if not options:
         return None
     old, new, kind = rng.choice(options)
@@ -187,6 +194,23 @@ def swap_premise(premise_doc, hyp_doc, pool: dict[str, list[str]], rng: random.R
     if pattern.search(new) or not pattern.search(premise):
         return None
     return pattern.sub(new, premise), kind
+
+
+def swap_claim(claim_doc, evidence: str, pool: dict[str, list[str]], rng: random.Random) -> tuple[str, str] | None:
+    """The claim with one thing it states, which its evidence states too, replaced by another of its
+    kind (a year, a number, a nationality, a place, a name other than its subject, a category word):
+    evidence that supports the claim refutes the altered one ("... in 2021" against evidence saying
+    2021, now claimed as 2017). Returns (altered claim, what was swapped) or None when nothing safe is
+    found, or when the evidence also states the replacement."""
+    claim = claim_doc.text
+    options = _swap_options(claim_doc, evidence, pool, rng)
+    if not options:
+        return None
+    old, new, kind = rng.choice(options)
+    pattern = _word_re(old)
+    if pattern.search(new) or not pattern.search(claim) or _word_re(new).search(evidence):
+        return None
+    return pattern.sub(new, claim), kind
 
 
 def _root(doc):

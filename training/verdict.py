@@ -37,7 +37,7 @@ __all__ = ["LABEL_OF", "averitec_evidence_records", "check_pooled", "climate_hal
 
 log = logging.getLogger(__name__)
 
-VERSION = "verdict-lr-v3"
+VERSION = "verdict-lr-v4"
 CLIMATE_HALF_SEED = 11
 # AVeriTeC's labels as the product's verdicts
 LABEL_OF = {"SUPPORTED": "supported", "REFUTED": "refuted", "NOT_ENOUGH_INFO": "not_enough_evidence",
@@ -121,12 +121,12 @@ def collect(claims: list[dict], records: list[dict], work: Path, name: str, rt=N
     from verifiers.verdict import allowed_labels, features
 
     rt = rt or Runtime()
-    _, kept, joints, reads = check_pooled(claims, records, work, name, rt, reader)
+    recs, kept, joints, reads = check_pooled(claims, records, work, name, rt, reader)
     t = rt.thresholds
     reads = reads or [None] * len(kept)
     x = [features(ev, t, j, r) for ev, j, r in zip(kept, joints, reads, strict=True)]
-    allowed = [sorted(lab.value for lab, ok in allowed_labels(ev, t, j, r).items() if ok)
-               for ev, j, r in zip(kept, joints, reads, strict=True)]
+    allowed = [sorted(lab.value for lab, ok in allowed_labels(ev, t, j, r, claim=c.text).items() if ok)
+               for c, ev, j, r in zip(recs, kept, joints, reads, strict=True)]
     y = [LABEL_OF[c["label"]] for c in claims]
     return x, y, allowed
 

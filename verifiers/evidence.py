@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-__all__ = ["joint_premise", "names", "normalize_quantities", "premise", "shares_subject"]
+__all__ = ["joint_premise", "names", "normalize_quantities", "numbers_stated", "premise", "shares_subject"]
 
 _SMALL = {
     "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -136,3 +136,13 @@ def shares_subject(claim: str, passage: str) -> bool:
     have |= {w.removesuffix("'s") for w in have}
     found = sum(1 for w in wanted if w in have)
     return found >= (len(wanted) if len(wanted) <= 2 else len(wanted) - 1)
+
+
+_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.]?\d)")
+
+
+def numbers_stated(claim: str, text: str) -> bool:
+    """Whether every number the claim states (a year, an amount, a count; quantities normalised
+    first, so "six million" is "6 million") is stated by `text` too; True when it states none."""
+    have = set(_NUMBER.findall(normalize_quantities(text)))
+    return all(n in have for n in _NUMBER.findall(normalize_quantities(claim)))

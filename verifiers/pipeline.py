@@ -194,7 +194,8 @@ class Verifier:
         with stages("decide"):
             for claim, f, evidence, joint, read in zip(claims, found, kept, joints, reads, strict=True):
                 if self.aggregator is not None:
-                    verdict = decide_fitted(claim.claim_id, evidence, self.t, self.aggregator, joint, read)
+                    verdict = decide_fitted(claim.claim_id, evidence, self.t, self.aggregator, joint, read,
+                                            claim=claim.text)
                 else:
                     verdict = decide(claim.claim_id, evidence, self.t)
                 fact_checks = sorted(f.fact_checks, key=lambda fc: -fc.similarity)

@@ -103,7 +103,7 @@ def test_perturbed_claims_are_not_supported(e2e):
     )
     assert good["label"] == "supported"
     for (what, claim), row in zip(PERTURBED.items(), bad, strict=True):
-        assert row["label"] in ("refuted", "not_enough_evidence"), (what, row)
+        assert row["label"] in ("refuted", "not_enough_evidence"), (what, row["rationale"], row["confidence"])
     stored = q(db, "SELECT label FROM latest_verdicts WHERE claim_text LIKE '%3 July 2021.'")
     assert stored == [(bad[0]["label"],)]
 

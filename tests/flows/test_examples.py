@@ -16,7 +16,7 @@ STATED = ["completed in 1889", "Gustave Eiffel", "330 metres", "1930", "wrought 
 # The same facts changed: (original, changed) in the article text.
 CHANGES = [("completed in 1889", "completed in 1899"), ("330 metres", "530 metres"),
            ("10,100 tonnes", "20,100 tonnes"), ("six million", "sixty million"), ("in 1930", "in 1950")]
-# Measured with the shipped models (stance-minilm-v3, reader-minilm-v1, verdict-lr-v3) and left visible, not hidden:
+# Measured with the shipped models (stance-minilm-v3, reader-minilm-v2, verdict-lr-v4) and left visible, not hidden:
 # each entry is a verdict the issue asks for that this model does not give yet (see the closing note).
 _ENTITY_DATE = ("the stance model reads 'The tower was the tallest ... until the Chrysler Building ... was completed "
                 "in 1930' (on the Eiffel Tower's page) as refuting a completion year of the tower itself")

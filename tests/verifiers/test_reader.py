@@ -96,19 +96,51 @@ def test_wice_examples_read_the_cited_page_and_call_a_partly_supported_claim_not
     assert "retrieving evidence" not in caplog.text
 
 
+def test_counterfactual_examples_alter_a_detail_of_a_supported_claim_its_evidence_states():
+    import re
+
+    from training.reader import counterfactual_examples
+    from training.verdict import averitec_evidence_records
+    from verifiers.evidence import joint_premise, normalize_quantities
+
+    need_shared(SHARED / "data" / "averitec-train" / "claims.jsonl")
+    rows = [json.loads(line) for line in (SHARED / "data" / "averitec-train" / "claims.jsonl").open()][:300]
+    retrieved = [joint_premise((r["title"], r["text"]) for r in averitec_evidence_records([c]))
+                 if i % 2 else "Nothing here." for i, c in enumerate(rows)]
+    got, info = counterfactual_examples(rows, retrieved, seed=1)
+    by_id = {c["id"]: (i, c) for i, c in enumerate(rows)}
+    assert info["examples"] == len(got) >= 20 and set(info["swapped"]) <= {"year", "number", "gpe", "norp", "loc", "category"}
+    kinds = set()
+    for e in got:
+        i, c = by_id[e["id"]]
+        kinds.add(e["kind"])
+        assert c["label"] == "SUPPORTED" and e["label"] == "refuted"
+        before = normalize_quantities(c["claim"])
+        assert e["claim"] != before
+        gone = set(re.findall(r"\w+", before)) - set(re.findall(r"\w+", e["claim"]))
+        assert gone and gone <= set(re.findall(r"\w+", e["evidence"]))  # the evidence states the original detail
+        if e["kind"] == "counterfactual-retrieved":
+            assert e["evidence"] == retrieved[i] != "Nothing here."
+    assert kinds == {"counterfactual", "counterfactual-retrieved"}
+    assert counterfactual_examples(rows, retrieved, seed=1) == (got, info)  # deterministic for a seed
+
+
 def test_a_reader_trains_further_with_fever_and_wice_examples_and_the_last_checkpoint(tiny_reader):
     from training.reader import reader_dev, run, wice_examples
 
     root, argv = tiny_reader
     first = json.loads((root / "model" / "meta.json").read_text())
     out = root / "further"
-    assert run(["--base", str(root / "model"), "--fever", "20", "--wice", "--select", "last", "--claims", "40",
+    assert run(["--base", str(root / "model"), "--fever", "20", "--wice", "--counterfactual", "--select", "last", "--claims", "40",
                 "--epochs", "0.1", "--batch-size", "8", "--max-length", "128", "--work", str(root / "work2"),
                 "--out", str(out)]) == 0
     meta = json.loads((out / "meta.json").read_text())
     assert meta["base"]["reader"] == first["version"] and meta["base"]["version"] == first["base"]["version"]
     wice = [e for e in wice_examples(root / "work2", 2, limit=40)[0] if not reader_dev(e["id"])]
-    assert meta["train_examples"] == first["train_examples"] + 20 + len(wice) and meta["data"]["fever"]["examples"] == 20
+    cf = meta["data"]["counterfactual"]["examples"]
+    assert cf > 0 and meta["train_examples_by_label"]["refuted"] >= first["train_examples_by_label"]["refuted"]
+    assert first["train_examples"] + 20 + len(wice) < meta["train_examples"] <= first["train_examples"] + 20 + len(wice) + cf
+    assert meta["data"]["fever"]["examples"] == 20 and meta["hyper_parameters"]["counterfactual"] is True
     assert meta["data"]["wice"]["path"] == "wice/claims_dev.jsonl" and "WiCE dev" in meta["calibration"]["fitted_on"]
     assert meta["best_step"] == meta["steps"]  # the last checkpoint, as asked
     card = (out / "MODEL_CARD.md").read_text()
@@ -159,14 +191,15 @@ def test_an_aggregator_fitted_with_the_reader_follows_it_within_what_the_evidenc
     off = ev("a", "u1", T.topical_min_similarity - 0.2, 0.2, 0.1)
     assert decide_fitted("c1", [off], T, agg, None, _read(Label.SUPPORTED)).label is not Label.SUPPORTED
     assert decide_fitted("c1", [], T, agg, None, _read(Label.SUPPORTED)).label is not Label.SUPPORTED
-    # a close passage that does not name what the claim names (Russia's recognition, claimed of China)
-    assert decide_fitted("c1", [replace(neutral, on_topic=False)], T, agg, None,
-                         _read(Label.SUPPORTED)).label is not Label.SUPPORTED
-    # a relevant passage strongly refutes it (2025 where the claim says 2021): the reader does not overrule it
+    # the passages read together must state every number the claim states (2025 where the claim says 2021)
+    said = replace(neutral, passage=replace(neutral.passage, text="Russia recognised the Taliban on 3 July 2025."))
+    for claim, ok in (("Russia recognised the Taliban in 2021.", False), ("Russia recognised the Taliban in 2025.", True),
+                      ("Russia recognised the Taliban.", True), ("It took twenty-five days.", False)):
+        v = decide_fitted("c1", [said], T, agg, None, _read(Label.SUPPORTED), claim=claim)
+        assert (v.label is Label.SUPPORTED) is ok, claim
+    # a relevant passage refuting it does not bar the reader's "supported": the aggregator weighs both
     refuting = ev("b", "u2", 0.8, 0.1, T.conflict_min_prob + 0.1, rank=2)
-    assert decide_fitted("c1", [neutral, refuting], T, agg, None, _read(Label.SUPPORTED)).label is not Label.SUPPORTED
-    weak = ev("b", "u2", 0.8, 0.1, T.conflict_min_prob - 0.04, rank=2)  # a weak refutation does not block it
-    assert decide_fitted("c1", [neutral, weak], T, agg, None, _read(Label.SUPPORTED)).label is Label.SUPPORTED
+    assert decide_fitted("c1", [neutral, refuting], T, agg, None, _read(Label.SUPPORTED)).label is Label.SUPPORTED
     # nor "conflicting" without a strong passage on each side
     assert decide_fitted("c1", [neutral], T, agg, None, _read(Label.CONFLICTING)).label is not Label.CONFLICTING
     with pytest.raises(ValueError, match="needs the evidence reader"):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from training.stance_synth import entity_pool, negate, short_claims, swap_premise, synthesize
+from training.stance_synth import entity_pool, negate, short_claims, swap_claim, swap_premise, synthesize
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +60,27 @@ def test_swap_premise_changes_what_the_claim_states_not_its_subject(nlp):
     assert "year" in kinds and "2011" not in kinds["year"]
     assert "norp" in kinds and "French" not in kinds["norp"]
     assert "category" in kinds and " film " not in kinds["category"]
+
+
+def test_swap_claim_changes_a_detail_its_evidence_states(nlp):
+    claim = nlp("Colombiana is a French film released in 2011.")
+    evidence = "Colombiana: Colombiana is a 2011 French action film directed by Olivier Megaton."
+    rng = random.Random(5)
+    kinds = {}
+    for _ in range(40):
+        out = swap_claim(claim, evidence, {"NORP": ["German", "Pakistani"]}, rng)
+        assert out is not None
+        text, kind = out
+        kinds[kind] = text
+        assert text.startswith("Colombiana is a ") and text != claim.text  # never its subject
+    assert "year" in kinds and "2011" not in kinds["year"]
+    assert kinds["norp"] in ("Colombiana is a German film released in 2011.",
+                             "Colombiana is a Pakistani film released in 2011.")
+    # nothing the claim states is in the evidence: nothing to alter against it
+    assert swap_claim(claim, "Olivier Megaton directed it.", {"NORP": ["German"]}, rng) is None
+    # the only replacement is stated by the evidence too: no contradiction made
+    only = nlp("The treaty was signed by France.")
+    assert swap_claim(only, "The treaty was signed by France and Germany.", {"GPE": ["Germany"]}, rng) is None
 
 
 def test_swap_premise_leaves_lists_alone(nlp):
