@@ -185,15 +185,7 @@ def swap_premise(premise_doc, hyp_doc, pool: dict[str, list[str]], rng: random.R
 
     Returns (new premise, what was swapped) or None when nothing safe to swap is found.
     """
-    premise = premise_doc.text
-    options = _swap_options(hyp_doc, premise, pool, rng)
-    if not options:
-        return None
-    old, new, kind = rng.choice(options)
-    pattern = _word_re(old)
-    if pattern.search(new) or not pattern.search(premise):
-        return None
-    return pattern.sub(new, premise), kind
+    return _swap(premise_doc.text, hyp_doc, premise_doc.text, pool, rng)
 
 
 def swap_claim(claim_doc, evidence: str, pool: dict[str, list[str]], rng: random.Random) -> tuple[str, str] | None:
@@ -202,15 +194,21 @@ def swap_claim(claim_doc, evidence: str, pool: dict[str, list[str]], rng: random
     evidence that supports the claim refutes the altered one ("... in 2021" against evidence saying
     2021, now claimed as 2017). Returns (altered claim, what was swapped) or None when nothing safe is
     found, or when the evidence also states the replacement."""
-    claim = claim_doc.text
-    options = _swap_options(claim_doc, evidence, pool, rng)
+    return _swap(claim_doc.text, claim_doc, evidence, pool, rng, evidence)
+
+
+def _swap(text: str, hyp_doc, stated_in: str, pool: dict[str, list[str]], rng: random.Random,
+          not_in: str = "") -> tuple[str, str] | None:
+    """`text` with one thing the hypothesis states, and `stated_in` states too, replaced by another of
+    its kind (one not in `not_in`): (new text, what was swapped), or None."""
+    options = _swap_options(hyp_doc, stated_in, pool, rng)
     if not options:
         return None
     old, new, kind = rng.choice(options)
     pattern = _word_re(old)
-    if pattern.search(new) or not pattern.search(claim) or _word_re(new).search(evidence):
+    if pattern.search(new) or not pattern.search(text) or (not_in and _word_re(new).search(not_in)):
         return None
-    return pattern.sub(new, claim), kind
+    return pattern.sub(new, text), kind
 
 
 def _root(doc):
