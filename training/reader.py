@@ -93,16 +93,16 @@ def counterfactual_examples(claims: list[dict], retrieved: list[str], seed: int,
     out: list[dict] = []
     kinds: dict[str, int] = {}
     for c, doc, ev in zip(claims, docs, retrieved, strict=True):
-        own = averitec_evidence_records([c])
-        if c["label"] != "SUPPORTED" or not own:
+        own = averitec_evidence_records([c]) if c["label"] == "SUPPORTED" else []
+        if not own:
             continue
         own_text = joint_premise((r["title"], r["text"]) for r in own)
         made = {got for got in (swap_claim(doc, own_text, pool, rng) for _ in range(per_claim)) if got}
+        before, have = set(re.findall(r"\w+", doc.text)), set(re.findall(r"\w+", ev))
         for altered, kind in sorted(made):
             kinds[kind] = kinds.get(kind, 0) + 1
             out.append({"id": c["id"], "claim": altered, "evidence": own_text, "label": "refuted", "kind": "counterfactual"})
-            before, after = set(re.findall(r"\w+", doc.text)), set(re.findall(r"\w+", altered))
-            have = set(re.findall(r"\w+", ev))
+            after = set(re.findall(r"\w+", altered))
             if before - after <= have and not (after - before) & have:  # the retrieved evidence states the original
                 out.append({"id": c["id"], "claim": altered, "evidence": ev, "label": "refuted",
                             "kind": "counterfactual-retrieved"})
